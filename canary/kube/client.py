@@ -160,9 +160,6 @@ class KubeClient:
             s = requests.Session()
             if self.config.token:
                 s.headers["Authorization"] = f"Bearer {self.config.token}"
-            s.verify = self.config.verify
-            if self.config.cert:
-                s.cert = self.config.cert
             self._local.session = s
         return s
 
@@ -172,9 +169,11 @@ class KubeClient:
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type, "Accept": "application/json"}
         try:
+            # verify/cert per request: a session's own would lose to REQUESTS_CA_BUNDLE
             resp = self._session.request(method, self.config.server + path, data=data,
                                          params=params, headers=headers, stream=stream,
-                                         timeout=timeout or self.timeout)
+                                         timeout=timeout or self.timeout,
+                                         verify=self.config.verify, cert=self.config.cert)
         except requests.RequestException as e:
             raise ApiUnavailable(f"API server {self.config.server} unreachable: {e}") from e
         if resp.status_code >= 400:

@@ -49,14 +49,17 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def write_kubeconfig(path: Path, server: str, token: str) -> None:
+def write_kubeconfig(path: Path, server: str, token: str, ca_file: str | None = None) -> None:
+    cluster: dict[str, str] = {"server": server}
+    if ca_file:
+        cluster["certificate-authority"] = ca_file
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "sandbox", "cluster": {"server": server}}],
+        "clusters": [{"name": "sandbox", "cluster": cluster}],
         "users": [{"name": "sandbox", "user": {"token": token}}],
-        "contexts": [{"name": "sandbox",
-                      "context": {"cluster": "sandbox", "user": "sandbox", "namespace": "default"}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox",
+                                                     "namespace": "default"}}],
         "current-context": "sandbox",
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -99,9 +102,12 @@ class Sandbox:
                                f"({', '.join(running)}); run `canary sandbox down` first")
         if time_scale <= 0:
             raise SandboxError(f"--time-scale must be > 0, got {time_scale}")
-        from canary.sandbox.prometheus import find_prometheus
+        from canary.sandbox.prometheus import PrometheusError, find_prometheus
 
-        find_prometheus()  # fail before starting anything when the binary is missing
+        try:
+            find_prometheus()  # fail before starting anything when the binary is missing
+        except PrometheusError as e:
+            raise SandboxError(str(e)) from None
         layout.logs.mkdir(parents=True, exist_ok=True)
         layout.pod_logs.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
@@ -113,7 +119,6 @@ class Sandbox:
         layout.config_file.parent.mkdir(parents=True, exist_ok=True)
         layout.update_config(**cfg)
         server = f"http://127.0.0.1:{port}"
-        write_kubeconfig(layout.kubeconfig, server, token)
         pids: dict[str, int] = {}
         try:
             say = print if progress else (lambda *_a, **_k: None)
@@ -123,6 +128,12 @@ class Sandbox:
                                                         "--port", str(port), "--token", token])
             layout.write_pids(pids)
             sb._wait_api(pids["apiserver"])
+            # kubectl (client-go) never sends a bearer token over plain http, so the kubeconfig
+            # names the server's TLS side whenever it made a certificate
+            ca = layout.read_config().get("api_ca_file")
+            if ca:
+                server = f"https://127.0.0.1:{port}"
+            write_kubeconfig(layout.kubeconfig, server, token, ca)
             say("starting node agent and mesh ...", flush=True)
             for name in ("node", "mesh"):
                 pids[name] = sb._spawn(name, ["-m", f"canary.sandbox.{name}",
@@ -140,8 +151,11 @@ class Sandbox:
             pids["prometheus"] = proc.pid
             layout.write_pids(pids)
             prom_port = int(layout.read_config()["prometheus_port"])
-            wait_ready(prom_port, 30.0)
+            wait_ready(prom_port, 30.0, proc)
             register_prometheus_service(sb.client(), prom_port)
+        except PrometheusError as e:
+            sb.stop()
+            raise SandboxError(f"{e}; see {layout.log('prometheus')}") from None
         except BaseException:
             sb.stop()
             raise
@@ -163,8 +177,8 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not pid_alive(pid):
-                raise SandboxError(f"the API server exited at start; see {self.layout.log('apiserver')}"
-                                   f":\n{_tail(self.layout.log('apiserver'))}")
+                log = self.layout.log("apiserver")
+                raise SandboxError(f"the API server exited at start; see {log}:\n{_tail(log)}")
             try:
                 if requests.get(url, headers=headers, timeout=1).status_code == 200:
                     return

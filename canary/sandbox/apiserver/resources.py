@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import events
+
 Obj = dict[str, Any]
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -39,10 +41,12 @@ class ResourceType:
     storage_version: str = ""
     custom: bool = False
     extra_subresources: tuple[str, ...] = field(default=())
+    # A second view of another resource's storage (events.k8s.io/v1 Events over core/v1).
+    view_of: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.group}/{self.plural}"
+        return self.view_of or f"{self.group}/{self.plural}"
 
     @property
     def api_version(self) -> str:
@@ -50,6 +54,8 @@ class ResourceType:
 
     @property
     def storage_api_version(self) -> str:
+        if self.view_of:
+            return "v1"
         v = self.storage_version or self.version
         return f"{self.group}/{v}" if self.group else v
 
@@ -59,6 +65,8 @@ class ResourceType:
 
     def served(self, obj: Obj) -> Obj:
         """The stored object as this version serves it."""
+        if self.view_of:
+            return events.core_to_v1(obj)
         if obj.get("apiVersion") == self.api_version:
             return obj
         return {**obj, "apiVersion": self.api_version}
@@ -82,7 +90,7 @@ def _b(group: str, version: str, plural: str, kind: str, namespaced: bool = True
 
 BUILTINS: list[ResourceType] = [
     _b("", "v1", "namespaces", "Namespace", False, ("ns",), status=True, extra=("finalize",)),
-    _b("", "v1", "pods", "Pod", True, ("po",), ("all",), status=True),
+    _b("", "v1", "pods", "Pod", True, ("po",), ("all",), status=True, extra=("log",)),
     _b("", "v1", "services", "Service", True, ("svc",), ("all",), status=True),
     _b("", "v1", "endpoints", "Endpoints", True, ("ep",)),
     _b("", "v1", "events", "Event", True, ("ev",)),
@@ -92,7 +100,7 @@ BUILTINS: list[ResourceType] = [
     _b("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("all",), True, True),
     _b("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("all",), True, True),
     _b("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
-    _b("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
+    replace(_b("events.k8s.io", "v1", "events", "Event", True), view_of="/events"),
     _b("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
        False, ("crd", "crds"), status=True),
     _b("coordination.k8s.io", "v1", "leases", "Lease", True),
@@ -158,7 +166,8 @@ class Registry:
         group, _, plural = key.partition("/")
         with self._lock:
             for (g, _v, p), rt in self._by_path.items():
-                if g == group and p == plural and rt.version == rt.storage_version:
+                if g == group and p == plural and rt.version == rt.storage_version \
+                        and not rt.view_of:
                     return rt
         return None
 
@@ -241,7 +250,8 @@ class Registry:
             resources.append(entry)
             for sub in rt.subresources():
                 kind = "Scale" if sub == "scale" else rt.kind
-                verbs = ["update"] if sub == "finalize" else ["get", "patch", "update"]
+                verbs = {"finalize": ["update"], "log": ["get"]}.get(sub, ["get", "patch",
+                                                                            "update"])
                 sub_entry: Obj = {"name": f"{rt.plural}/{sub}", "singularName": "",
                                   "namespaced": rt.namespaced, "kind": kind, "verbs": verbs}
                 if sub == "scale":

@@ -11,6 +11,7 @@ serialize what they got without holding the lock.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -36,6 +37,10 @@ class Event:
     old: Obj | None  # the previous state (to notice objects leaving a selector)
 
 
+class StoreBusy(RuntimeError):
+    pass
+
+
 class Subscriber(Protocol):
     def push(self, event: Event) -> None: ...
 
@@ -57,6 +62,12 @@ class Store:
         self._subs: dict[str, set[Subscriber]] = defaultdict(set)
         self._listeners: list[Callable[[Event], None]] = []
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.dir / "store.lock", "w")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise StoreBusy(f"another API server is using {self.dir}") from None
         self._wal_path = self.dir / "wal.jsonl"
         self._snap_path = self.dir / "snapshot.json"
         self._load()
@@ -219,6 +230,7 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self._wal.close()
+            self._lock_file.close()
 
 
 def iter_objects(store: Store, keys: Iterable[str], namespace: str) -> Iterable[tuple[str, Obj]]:

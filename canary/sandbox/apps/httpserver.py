@@ -56,6 +56,9 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     quiet = True
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if not self.quiet:
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
@@ -136,10 +139,11 @@ def serve(
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    thread = threading.Thread(target=server.serve_forever, name=f"{name}-http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=f"{name}-http",
+                              daemon=True)
     thread.start()
     print(f"{name}: listening on {host}:{server.server_address[1]}", file=sys.stderr, flush=True)
-    while not stop.wait(0.5):
+    while not stop.wait(0.2):
         if not thread.is_alive():
             break
     if on_stop:

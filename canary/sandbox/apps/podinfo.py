@@ -28,7 +28,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from canary.sandbox.apps.httpserver import Handler, parse_bool, pod_ip, serve, time_scale
@@ -355,9 +361,11 @@ def _env_value(name: str, typ: type) -> Any:
     try:
         return parse_bool(raw) if typ is bool else typ(raw)
     except ValueError:
-        raise SystemExit(
-            f"podinfo: invalid PODINFO_{name.upper().replace('-', '_')}={raw!r}"
-        ) from None
+        # Kubernetes service links set e.g. PODINFO_PORT=tcp://10.0.0.1:9898 in pods next to a
+        # Service named podinfo: not meant for us, so warn and keep the default.
+        env_name = "PODINFO_" + name.upper().replace("-", "_")
+        print(f"podinfo: ignoring {env_name}={raw!r}: not a valid --{name}", file=sys.stderr)
+        return None
 
 
 def config_from_args(argv: list[str]) -> Config:
@@ -401,6 +409,7 @@ def config_from_args(argv: list[str]) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
+    disable_created_metrics()  # podinfo's Go client exposes no *_created series
     cfg = config_from_args(sys.argv[1:] if argv is None else argv)
     state = State(cfg)
     print(

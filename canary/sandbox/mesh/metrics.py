@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 from canary.sandbox.mesh.labels import Labels
+from canary.sandbox.mesh.state import MeshState
 
 # linkerd/metrics/src/latency.rs BOUNDS, in milliseconds.
 LATENCY_BUCKETS_MS = (1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000,
@@ -101,6 +102,33 @@ class MeshMetrics:
             out.append(f"response_latency_ms_sum{_fmt(k)} {_num(total)}")
             out.append(f"response_latency_ms_count{_fmt(k)} {count}")
         return "\n".join(out) + "\n"
+
+
+def expire_deleted_pods(state: MeshState, metrics: MeshMetrics, retain_s: float) -> None:
+    """Drop a deleted pod's series ``retain_s`` after its deletion.
+
+    In a cluster a deleted pod's proxy stops being scraped and its series go stale; here one
+    endpoint serves all pods, so their series must leave the exposition instead.
+    """
+    def on_change(kind: str, event_type: str, obj: dict) -> None:
+        if kind != "Pod" or event_type != "DELETED":
+            return
+        md = obj.get("metadata") or {}
+        ns, name = md.get("namespace"), md.get("name")
+
+        def gone(lab: dict[str, str]) -> bool:
+            return lab.get("namespace") == ns and lab.get("pod") == name
+
+        def forget() -> None:
+            # A pod of the same name may have come back meanwhile (StatefulSets): keep it then.
+            if state.pod(ns or "", name or "") is None:
+                metrics.forget(gone)
+
+        timer = threading.Timer(retain_s, forget)
+        timer.daemon = True
+        timer.start()
+
+    state.on_change(on_change)
 
 
 def _escape(value: str) -> str:

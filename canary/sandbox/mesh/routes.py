@@ -9,7 +9,9 @@ port the Service does not expose is an *invalid backend*: requests sent to it an
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,22 +49,29 @@ def _parent_matches(ref: Obj, route_ns: str, svc_ns: str, svc_name: str, port: i
     return ref_port is None or _as_int(ref_port) == port
 
 
-def find_route(routes: Sequence[Obj], svc_ns: str, svc_name: str, port: int) -> Obj | None:
-    """The producer HTTPRoute (same namespace as the Service) attached to ``svc_name:port``.
+def find_route(routes: Sequence[Obj], svc_ns: str, svc_name: str, port: int,
+               client_ns: str | None = None) -> Obj | None:
+    """The HTTPRoute attached to ``svc_name:port`` for a client in ``client_ns``.
 
-    When several routes attach, the oldest wins (Gateway API precedence: creation time, then
-    namespace/name).
+    A *consumer* route (in the client's namespace, naming the Service's namespace in its
+    parentRef) wins for that client; otherwise the *producer* route (in the Service's namespace)
+    applies (GEP-1426, as in Linkerd). When several attach, the oldest wins (Gateway API
+    precedence: creation time, then name).
     """
-    found = []
-    for route in routes:
-        md = route.get("metadata", {})
-        route_ns = md.get("namespace", "")
-        if route_ns != svc_ns or md.get("deletionTimestamp"):
-            continue
-        refs = (route.get("spec") or {}).get("parentRefs") or []
-        if any(isinstance(r, dict) and _parent_matches(r, route_ns, svc_ns, svc_name, port)
-               for r in refs):
-            found.append(route)
+    def attached(route_ns: str) -> list[Obj]:
+        found = []
+        for route in routes:
+            md = route.get("metadata", {})
+            if md.get("namespace", "") != route_ns or md.get("deletionTimestamp"):
+                continue
+            refs = (route.get("spec") or {}).get("parentRefs") or []
+            if any(isinstance(r, dict) and _parent_matches(r, route_ns, svc_ns, svc_name, port)
+                   for r in refs):
+                found.append(route)
+        return found
+
+    found = attached(client_ns) if client_ns and client_ns != svc_ns else []
+    found = found or attached(svc_ns)
     if not found:
         return None
     found.sort(key=lambda r: (r["metadata"].get("creationTimestamp") or "",
@@ -70,33 +79,72 @@ def find_route(routes: Sequence[Obj], svc_ns: str, svc_name: str, port: int) -> 
     return found[0]
 
 
-def _path_match_len(match: Obj, path: str) -> int | None:
-    """Length of the matched path (for precedence), or None when the match does not apply."""
+def _path_match(match: Obj, path: str) -> tuple[int, int] | None:
+    """(exact?, matched length) for precedence, or None when the path match does not apply."""
     pm = match.get("path") or {"type": "PathPrefix", "value": "/"}
     kind = pm.get("type") or "PathPrefix"
     value = pm.get("value") or "/"
     path = path.split("?", 1)[0] or "/"
     if kind == "Exact":
-        return len(value) + 1 if path == value else None
+        return (1, len(value)) if path == value else None
     if kind == "PathPrefix":
         prefix = value.rstrip("/")
         # Gateway API prefixes match whole path elements: /foo matches /foo and /foo/bar only.
         if prefix == "" or path == prefix or path.startswith(prefix + "/"):
-            return len(prefix)
+            return (0, len(prefix))
         return None
-    return None  # RegularExpression and others: not supported by this sandbox
+    if kind == "RegularExpression":
+        return (0, len(value)) if _fullmatch(value, path) else None
+    return None
 
 
-def choose_rule(route: Obj, path: str) -> Obj | None:
-    """The rule whose match is most specific for ``path`` (a rule without matches is ``/``)."""
-    best: tuple[int, int] | None = None
+def _fullmatch(pattern: str, text: str) -> bool:
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def _value_matches(cond: Obj, actual: str | None) -> bool:
+    if actual is None:
+        return False
+    if (cond.get("type") or "Exact") == "RegularExpression":
+        return _fullmatch(cond.get("value") or "", actual)
+    return actual == (cond.get("value") or "")
+
+
+def _match_key(match: Obj, path: str, method: str, headers: Mapping[str, str]
+               ) -> tuple[int, ...] | None:
+    """Precedence key of a match that applies (Gateway API order: exact path, longest
+    prefix, method, most headers, most query params), or None."""
+    p = _path_match(match, path)
+    if p is None:
+        return None
+    if match.get("method") and match["method"].upper() != method.upper():
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    conds = match.get("headers") or []
+    if not all(_value_matches(c, lower.get((c.get("name") or "").lower())) for c in conds):
+        return None
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+    qconds = match.get("queryParams") or []
+    if not all(_value_matches(c, (query.get(c.get("name") or "") or [None])[0])
+               for c in qconds):
+        return None
+    return (*p, 1 if match.get("method") else 0, len(conds), len(qconds))
+
+
+def choose_rule(route: Obj, path: str, method: str = "GET",
+                headers: Mapping[str, str] | None = None) -> Obj | None:
+    """The rule with the most specific match for the request (a rule without matches is
+    ``PathPrefix /``); ties go to the earlier rule."""
+    best: tuple[int, ...] | None = None
     chosen = None
     for index, rule in enumerate((route.get("spec") or {}).get("rules") or [{}]):
-        matches = rule.get("matches") or [{}]
-        for match in matches:
-            n = _path_match_len(match, path)
-            if n is not None and (best is None or (n, -index) > best):
-                best, chosen = (n, -index), rule
+        for match in rule.get("matches") or [{}]:
+            key = _match_key(match, path, method, headers or {})
+            if key is not None and (best is None or (*key, -index) > best):
+                best, chosen = (*key, -index), rule
     return chosen
 
 
@@ -156,12 +204,15 @@ def choose_backend(rule: Obj, route_ns: str, parent: Backend,
 
 def route_request(routes: Sequence[Obj], parent: Backend, path: str,
                   services: Callable[[str, str], Obj | None], rng: random.Random,
-                  available: Callable[[Backend], bool] | None = None) -> Backend:
-    """Full outbound routing decision for a meshed client calling ``parent``."""
-    route = find_route(routes, parent.namespace, parent.name, parent.port)
+                  available: Callable[[Backend], bool] | None = None,
+                  client_ns: str | None = None, method: str = "GET",
+                  headers: Mapping[str, str] | None = None) -> Backend:
+    """Full outbound routing decision for a meshed client (in ``client_ns``) calling ``parent``.
+    """
+    route = find_route(routes, parent.namespace, parent.name, parent.port, client_ns)
     if route is None:
         return parent
-    rule = choose_rule(route, path)
+    rule = choose_rule(route, path, method, headers)
     if rule is None:
         raise RouteError(404, f"no rule of HTTPRoute {route['metadata']['name']} matches {path}")
     return choose_backend(rule, route["metadata"]["namespace"], parent, services, rng, available)

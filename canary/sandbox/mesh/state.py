@@ -99,6 +99,10 @@ class MeshState:
         with self._lock:
             return list(self._objs["Service"].values())
 
+    def all(self, kind: str) -> list[Obj]:
+        with self._lock:
+            return list(self._objs[kind].values())
+
     def routes(self, namespace: str) -> list[Obj]:
         with self._lock:
             return [r for (ns, _), r in self._objs["HTTPRoute"].items() if ns == namespace]

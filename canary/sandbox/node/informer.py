@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from canary.kube.client import ApiError, ApiUnavailable, Gone, KubeClient, NotFound
@@ -35,6 +36,7 @@ class Informer:
         self._rv: str | None = None
         self._thread: threading.Thread | None = None
         self.available = True  # False when the server does not serve the kind
+        self._failures = 0
 
     # -- cache -----------------------------------------------------------------------------
 
@@ -79,9 +81,13 @@ class Informer:
             try:
                 if self._rv is None:
                     self._relist()
+                    self._recovered()
                     backoff = 0.1
+                started = time.monotonic()
                 self._watch()
                 backoff = 0.1
+                if time.monotonic() - started < 0.05:
+                    self.stop.wait(0.1)  # a server that ends watches at once must not make us spin
             except Gone:
                 log.info("watch %s: resourceVersion %s too old, relisting", self.kind, self._rv)
                 self._rv = None
@@ -92,9 +98,16 @@ class Informer:
                 self.stop.wait(5.0)
                 self.client.forget_resources()
             except (ApiUnavailable, ApiError, ValueError, OSError) as e:
-                log.warning("watch %s failed (%s); retrying in %.1fs", self.kind, e, backoff)
+                self._failures += 1
+                if self._failures == 1 or self._failures % 30 == 0:  # one line per outage
+                    log.warning("watch %s failed (%s); retrying", self.kind, e)
                 self.stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 2.0)
+
+    def _recovered(self) -> None:
+        if self._failures:
+            log.info("watch %s: API server reachable again", self.kind)
+            self._failures = 0
 
     def _relist(self) -> None:
         listing = self.client.list(self.api_version, self.kind)
@@ -123,6 +136,7 @@ class Informer:
             rv = obj.get("metadata", {}).get("resourceVersion")
             if rv:
                 self._rv = rv
+            self._recovered()
             if typ == "BOOKMARK":
                 continue
             self._apply(typ, _with_kind(obj, self.api_version, self.kind), notify=True)

@@ -1,0 +1,314 @@
+"""`canary engine` as a process against the sandbox API server: the seed's Canary verbatim.
+
+Readiness is simulated by writing Deployment status (no node agent); metrics come from a small
+HTTP server answering Prometheus' /api/v1/query. Time scale 0.02: a 10s interval is 0.2s.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from flagger_sandbox import (
+    ApiServer,
+    Engine,
+    FakePrometheus,
+    ReadinessSimulator,
+    RouteRecorder,
+    wait_for,
+)
+
+from canary.kube.client import KubeClient, retry_on_conflict
+
+pytestmark = pytest.mark.timeout(90)
+
+SCALE = 0.02
+SEED = yaml.safe_load_all("""
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata:
+  name: podinfo
+  namespace: test
+spec:
+  targetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: podinfo
+  service:
+    port: 9898
+    targetPort: 9898
+    gatewayRefs:
+      - name: podinfo
+        namespace: test
+        group: core
+        kind: Service
+        port: 9898
+  analysis:
+    interval: 10s
+    threshold: 5
+    stepWeight: 10
+    maxWeight: 100
+    metrics:
+    - name: success-rate
+      templateRef:
+        name: success-rate
+        namespace: test
+      thresholdRange:
+        min: 99
+      interval: 1m
+---
+apiVersion: flagger.app/v1beta1
+kind: MetricTemplate
+metadata:
+  name: success-rate
+  namespace: test
+spec:
+  provider:
+    type: prometheus
+    address: http://prometheus.linkerd-viz:9090
+  query: |
+    sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}",
+      classification!="failure", direction="inbound"}[{{ interval }}]))
+    / sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}",
+      direction="inbound"}[{{ interval }}])) * 100
+""")
+CANARY, TEMPLATE = list(SEED)
+
+DEMO = [
+    {"apiVersion": "apps/v1", "kind": "Deployment",
+     "metadata": {"name": "podinfo", "namespace": "test", "labels": {"app": "podinfo"}},
+     "spec": {"selector": {"matchLabels": {"app": "podinfo"}},
+              "template": {"metadata": {"labels": {"app": "podinfo"},
+                                        "annotations": {"linkerd.io/inject": "enabled"}},
+                           "spec": {"containers": [{
+                               "name": "podinfod", "image": "quay.io/stefanprodan/podinfo:1.7.0",
+                               "command": ["./podinfo", "--port=9898"],
+                               "ports": [{"containerPort": 9898}]}]}}}},
+    {"apiVersion": "v1", "kind": "Service",
+     "metadata": {"name": "podinfo", "namespace": "test"},
+     "spec": {"selector": {"app": "podinfo"}, "ports": [{"port": 9898}]}},
+]
+
+
+class Env:
+    def __init__(self, d: Path) -> None:
+        self.dir = d
+        self.api = ApiServer(d)
+        self.client: KubeClient = self.api.client
+        self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": "test"}})
+        for obj in DEMO:
+            self.client.create(copy.deepcopy(obj))
+        self.sim = ReadinessSimulator(self.client, "test")
+        self.sim.start()
+        self.prom = FakePrometheus()
+        self.engine: Engine | None = None
+        self.recorder = RouteRecorder(self.client)
+
+    def start_engine(self, log_format: str = "text") -> Engine:
+        self.engine = Engine(self.api.kubeconfig, self.prom.url, SCALE, self.dir / "engine.log",
+                             log_format)
+        return self.engine
+
+    def apply_seed(self) -> None:
+        self.client.create(copy.deepcopy(TEMPLATE))
+        self.client.create(copy.deepcopy(CANARY))
+
+    def canary(self) -> dict:
+        return self.client.get("flagger.app/v1beta1", "Canary", "podinfo", "test")
+
+    def phase(self) -> str:
+        return (self.canary().get("status") or {}).get("phase", "")
+
+    def wait_phase(self, phase: str, timeout: float = 20) -> dict:
+        wait_for(lambda: self.phase() == phase, timeout, f"phase {phase}")
+        return self.canary()
+
+    def set_image(self, tag: str, args: list[str] | None = None) -> None:
+        def write() -> dict:
+            dep = self.client.get("apps/v1", "Deployment", "podinfo", "test")
+            c = dep["spec"]["template"]["spec"]["containers"][0]
+            c["image"] = f"quay.io/stefanprodan/podinfo:{tag}"
+            if args is not None:
+                c["command"] = ["./podinfo", "--port=9898", *args]
+            return self.client.update(dep)
+
+        retry_on_conflict(write)
+
+    def messages(self) -> list[str]:
+        evs = self.client.items("v1", "Event", "test")
+        evs.sort(key=lambda e: (e.get("firstTimestamp", ""), e["metadata"]["name"]))
+        return [e["message"] for e in evs
+                if e["involvedObject"].get("kind") == "Canary"]
+
+    def event(self, message: str) -> dict | None:
+        return next((e for e in self.client.items("v1", "Event", "test")
+                     if e["message"] == message), None)
+
+    def close(self) -> None:
+        self.recorder.stop_event.set()
+        if self.engine:
+            self.engine.stop()
+        self.sim.stop_event.set()
+        self.prom.stop()
+        self.api.stop()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    e = Env(tmp_path)
+    try:
+        yield e
+    finally:
+        e.close()
+
+
+def _image(client: KubeClient, name: str) -> str:
+    dep = client.get("apps/v1", "Deployment", name, "test")
+    return dep["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def test_initialization_creates_flagger_objects(env: Env) -> None:
+    engine = env.start_engine()
+    assert engine.metrics_url
+    env.apply_seed()
+    c = env.wait_phase("Initialized")
+    cl = env.client
+    cond = c["status"]["conditions"][0]
+    assert (cond["type"], cond["status"]) == ("Promoted", "True")
+    owner = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "name": "podinfo",
+             "uid": c["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    primary = cl.get("apps/v1", "Deployment", "podinfo-primary", "test")
+    assert primary["spec"]["selector"]["matchLabels"] == {"app": "podinfo-primary"}
+    assert primary["spec"]["template"]["metadata"]["labels"]["app"] == "podinfo-primary"
+    assert primary["metadata"]["ownerReferences"] == [owner]
+    assert _image(cl, "podinfo-primary") == "quay.io/stefanprodan/podinfo:1.7.0"
+    wait_for(lambda: cl.get("apps/v1", "Deployment", "podinfo", "test")["spec"]["replicas"] == 0,
+             5, "target scaled to 0")
+    selectors = {n: cl.get("v1", "Service", n, "test")["spec"]["selector"]
+                 for n in ("podinfo", "podinfo-primary", "podinfo-canary")}
+    assert selectors == {"podinfo": {"app": "podinfo-primary"},
+                         "podinfo-primary": {"app": "podinfo-primary"},
+                         "podinfo-canary": {"app": "podinfo"}}
+    assert cl.get("v1", "Service", "podinfo-canary", "test")["metadata"]["ownerReferences"] \
+        == [owner]
+    route = cl.get("gateway.networking.k8s.io/v1beta1", "HTTPRoute", "podinfo", "test")
+    assert route["metadata"]["ownerReferences"] == [owner]
+    assert route["spec"]["parentRefs"] == [{"group": "core", "kind": "Service", "name": "podinfo",
+                                            "namespace": "test", "port": 9898}]
+    rule = route["spec"]["rules"][0]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+    assert [(b["name"], b["port"], b["weight"]) for b in rule["backendRefs"]] == [
+        ("podinfo-primary", 9898, 100), ("podinfo-canary", 9898, 0)]
+    ev = wait_for(lambda: env.event("Initialization done! podinfo.test"), 5, "init event")
+    assert (ev["type"], ev["reason"], ev["source"]["component"]) == ("Normal", "Synced",
+                                                                     "flagger")
+    metrics = requests.get(engine.metrics_url + "/metrics", timeout=5).text
+    assert 'flagger_canary_total{namespace="test"} 1.0' in metrics
+    assert requests.get(engine.metrics_url + "/healthz", timeout=5).status_code == 200
+
+
+def test_promotion_records_every_weight(env: Env) -> None:
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.recorder.start()
+    env.set_image("1.7.1")
+    c = env.wait_phase("Succeeded", 30)
+    wait_for(lambda: env.recorder.weights[-1:] == [0], 5, "route back to 0")
+    assert env.recorder.weights == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 0]
+    assert _image(env.client, "podinfo-primary") == "quay.io/stefanprodan/podinfo:1.7.1"
+    assert env.client.get("apps/v1", "Deployment", "podinfo", "test")["spec"]["replicas"] == 0
+    assert c["status"]["lastPromotedSpec"] == c["status"]["lastAppliedSpec"]
+    msgs = env.messages()
+    for m in ["New revision detected! Scaling up podinfo.test",
+              "Starting canary analysis for podinfo.test",
+              "Advance podinfo.test canary weight 10", "Advance podinfo.test canary weight 100",
+              "Copying podinfo.test template spec to podinfo-primary.test",
+              "Routing all traffic to primary",
+              "Promotion completed! Scaling down podinfo.test"]:
+        assert m in msgs
+    assert any("[1200ms]" in q and 'deployment=~"podinfo"' in q for q in env.prom.queries)
+    metrics = requests.get(env.engine.metrics_url + "/metrics", timeout=5).text
+    assert 'flagger_canary_metric_analysis{metric="success-rate",name="podinfo",' \
+           'namespace="test"} 100.0' in metrics
+
+
+def test_failing_metric_rolls_back(env: Env) -> None:
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.prom.value = 42.857
+    env.set_image("1.7.1", ["--random-error"])
+    wait_for(lambda: (env.canary().get("status") or {}).get("failedChecks") == 5, 20,
+             "failedChecks 5")
+    c = env.wait_phase("Failed", 10)
+    assert (c["status"]["failedChecks"], c["status"]["canaryWeight"]) == (0, 0)
+    halt = env.event("Halt podinfo.test advancement success-rate 42.86 < 99")
+    assert halt is not None and halt["type"] == "Warning" and halt["count"] >= 5
+    for m in ["Rolling back podinfo.test failed checks threshold reached 5",
+              "Canary failed! Scaling down podinfo.test"]:
+        ev = wait_for(lambda m=m: env.event(m), 5, m)
+        assert ev["type"] == "Warning"
+    route = env.client.get("gateway.networking.k8s.io/v1beta1", "HTTPRoute", "podinfo", "test")
+    assert [b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]] == [100, 0]
+    assert _image(env.client, "podinfo-primary") == "quay.io/stefanprodan/podinfo:1.7.0"
+    assert env.client.get("apps/v1", "Deployment", "podinfo", "test")["spec"]["replicas"] == 0
+
+
+def test_prometheus_down_never_advances(env: Env) -> None:
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.recorder.start()
+    env.set_image("1.7.1")
+    wait_for(lambda: env.recorder.weights[-1:] == [20], 10, "weight 20")
+    env.prom.stop()
+    c = env.wait_phase("Failed", 20)
+    assert max(env.recorder.weights) <= 30  # at most the tick already in flight
+    assert env.recorder.weights[-1] == 0
+    assert c["status"]["lastPromotedSpec"] != c["status"]["lastAppliedSpec"]
+    assert any(m.startswith("Metric query failed for success-rate: request to ")
+               for m in env.messages())
+    assert _image(env.client, "podinfo-primary") == "quay.io/stefanprodan/podinfo:1.7.0"
+
+
+def test_sigkill_mid_rollout_resumes_without_skipping(env: Env) -> None:
+    engine = env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.recorder.start()
+    env.set_image("1.7.1")
+    wait_for(lambda: env.recorder.weights[-1:] == [40], 10, "weight 40")
+    engine.kill()
+    env.start_engine()
+    env.wait_phase("Succeeded", 30)
+    wait_for(lambda: env.recorder.weights[-1:] == [0], 5, "route back to 0")
+    assert env.recorder.weights == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 0]
+    assert env.messages().count("Promotion completed! Scaling down podinfo.test") == 1
+
+
+def test_invalid_canary_is_reported_and_others_keep_running(env: Env) -> None:
+    engine = env.start_engine("json")
+    bad = copy.deepcopy(CANARY)
+    bad["metadata"]["name"] = "broken"
+    del bad["spec"]["service"]["gatewayRefs"]
+    env.client.create(bad)
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    msg = ("Invalid Canary spec: spec.service.gatewayRefs: GatewayRefs must be specified when "
+           "using Gateway API as a provider.")
+    ev = wait_for(lambda: env.event(msg), 5, "invalid-spec event")
+    assert ev["type"] == "Warning" and ev["involvedObject"]["name"] == "broken"
+    broken = env.client.get("flagger.app/v1beta1", "Canary", "broken", "test")
+    cond = next(c for c in broken["status"]["conditions"] if c["type"] == "SpecValid")
+    assert cond["status"] == "False" and "spec.service.gatewayRefs" in cond["message"]
+    assert engine.stop() == 0  # SIGTERM: clean exit
+    lines = [json.loads(x) for x in engine.log_path.read_text().splitlines()]
+    assert any(x["msg"] == "podinfo.test: Initialization done! podinfo.test" for x in lines)
+    assert not any("Traceback" in x["msg"] for x in lines)
