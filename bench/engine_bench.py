@@ -30,7 +30,7 @@ from flagger_world import World  # noqa: E402
 
 from canary.clock import Clock  # noqa: E402
 from canary.controller.flagger_loop import FlaggerController  # noqa: E402
-from canary.kube.client import KubeClient, KubeConfig  # noqa: E402
+from canary.kube.client import KubeClient, KubeConfig, retry_on_conflict  # noqa: E402
 
 NS = "bench"
 
@@ -144,9 +144,12 @@ def controller_bench(n: int, seconds: float) -> None:
                 time.sleep(0.2)
             print(f"{phases().count('Initialized')}/{n} canaries initialized")
             for i in range(n):
-                dep = c.get("apps/v1", "Deployment", f"app{i}", NS)
-                dep["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
-                c.update(dep)
+                def bump(i: int = i) -> dict:
+                    dep = c.get("apps/v1", "Deployment", f"app{i}", NS)
+                    dep["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
+                    return c.update(dep)
+
+                retry_on_conflict(bump)
             end = time.monotonic() + 30
             while time.monotonic() < end and phases().count("Progressing") < n:
                 time.sleep(0.2)

@@ -86,9 +86,16 @@ def test_readiness_messages(d: dict, ready: bool, retriable: bool, message: str)
 
 def test_stuck_past_progress_deadline_is_not_retriable() -> None:
     d = dep(replicas=2, updatedReplicas=2, availableReplicas=0, conditions=[
-        {"type": "Available", "status": "False", "lastTransitionTime": "2023-11-14T22:13:20Z"}])
-    assert deployment_readiness(d, 100, 600, 1_700_000_000 + 599).retriable
-    assert not deployment_readiness(d, 100, 600, 1_700_000_000 + 601).retriable
+        {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+         "lastUpdateTime": "2023-11-14T22:13:20Z"}])
+    t0 = 1_700_000_000
+    assert deployment_readiness(d, 100, 600, t0 + 599).retriable
+    stuck = deployment_readiness(d, 100, 600, t0 + 601)
+    assert not stuck.retriable and stuck.message == (
+        "waiting for rollout to finish: 0 of 2 (readyThreshold 100%) updated replicas are "
+        "available")
+    # a stale condition does not count before the canary entered its phase
+    assert deployment_readiness(d, 100, 600, t0 + 601, not_before=t0 + 300).retriable
 
 
 def test_template_hash_ignores_replicas_but_not_the_image() -> None:

@@ -312,3 +312,55 @@ def test_invalid_canary_is_reported_and_others_keep_running(env: Env) -> None:
     lines = [json.loads(x) for x in engine.log_path.read_text().splitlines()]
     assert any(x["msg"] == "podinfo.test: Initialization done! podinfo.test" for x in lines)
     assert not any("Traceback" in x["msg"] for x in lines)
+
+
+def test_webhooks_receive_flagger_payloads(env: Env) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[tuple[str, dict]] = []
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.path, body))
+            self.send_response(500 if self.path == "/notify" else 200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"nope")
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        canary = copy.deepcopy(CANARY)
+        canary["spec"]["analysis"]["webhooks"] = [
+            {"name": "acceptance", "type": "pre-rollout", "url": f"{url}/pre",
+             "metadata": {"type": "bash", "cmd": "curl -s http://podinfo-canary.test:9898/"}},
+            {"name": "load", "type": "rollout", "url": f"{url}/load"},
+            {"name": "notify", "type": "post-rollout", "url": f"{url}/notify"},
+            {"name": "events", "type": "event", "url": f"{url}/events"}]
+        env.start_engine()
+        env.client.create(copy.deepcopy(TEMPLATE))
+        env.client.create(canary)
+        env.wait_phase("Initialized")
+        env.set_image("1.7.1")
+        env.wait_phase("Succeeded", 30)
+        wait_for(lambda: env.event("Post-rollout hook notify failed nope"), 5, "post-rollout")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    pre = [b for p, b in calls if p == "/pre"]
+    assert pre[0]["name"] == "podinfo" and pre[0]["namespace"] == "test"
+    assert pre[0]["phase"] == "Progressing" and pre[0]["checksum"]
+    assert pre[0]["metadata"] == {"type": "bash",
+                                  "cmd": "curl -s http://podinfo-canary.test:9898/"}
+    assert len([p for p, _ in calls if p == "/load"]) >= 10  # every analysis tick
+    assert [b["phase"] for p, b in calls if p == "/notify"] == ["Succeeded"]
+    ev = [b["metadata"] for p, b in calls if p == "/events"]
+    assert {"eventMessage": "Advance podinfo.test canary weight 10", "eventType": "Normal"} \
+        .items() <= next(m for m in ev if m["eventMessage"].startswith("Advance")).items()
+    assert "Pre-rollout check acceptance passed" in env.messages()

@@ -426,6 +426,7 @@ def test_readiness_and_liveness_probes_drive_endpoints_and_restarts(sandbox: San
             "name": "podinfod", "image": f"{PODINFO}:1.7.0",
             "command": ["./podinfo", "--port=9898"],
             "ports": [{"containerPort": 9898}],
+            "startupProbe": {"tcpSocket": {"port": 9898}, "periodSeconds": 1},
             "livenessProbe": {"httpGet": {"path": "/status/500", "port": 9898},
                               "initialDelaySeconds": 5, "periodSeconds": 2,
                               "failureThreshold": 1}}]}})
@@ -438,3 +439,59 @@ def test_readiness_and_liveness_probes_drive_endpoints_and_restarts(sandbox: San
     wait_for("the Killing event", lambda: any(
         e["reason"] == "Killing" and "failed liveness probe" in e["message"]
         for e in sandbox.client.items("v1", "Event", ns)))
+
+
+def test_recreate_stops_old_pods_before_starting_new_ones(sandbox: Sandbox):
+    ns = namespace(sandbox, "recreate")
+    sandbox.client.create(podinfo_deployment(ns, replicas=2, strategy={"type": "Recreate"}))
+    assert rollout(sandbox, ns).returncode == 0
+    [old] = sandbox.client.items("apps/v1", "ReplicaSet", ns)
+    r = sandbox.kubectl("-n", ns, "set", "image", "deployment/podinfo",
+                        f"podinfod={PODINFO}:1.7.1")
+    assert r.returncode == 0, r.stderr
+    assert rollout(sandbox, ns).returncode == 0
+    [new] = [rs for rs in sandbox.client.items("apps/v1", "ReplicaSet", ns)
+             if rs["metadata"]["name"] != old["metadata"]["name"]]
+
+    def scaling() -> list[str] | None:
+        msgs = [e["message"] for e in sorted(sandbox.client.items("v1", "Event", ns),
+                                             key=lambda e: e["metadata"]["name"])
+                if e["reason"] == "ScalingReplicaSet"]
+        return msgs if len(msgs) == 3 else None
+
+    msgs = wait_for("three ScalingReplicaSet events", scaling)
+    assert msgs == [f"Scaled up replica set {old['metadata']['name']} to 2",
+                    f"Scaled down replica set {old['metadata']['name']} to 0 from 2",
+                    f"Scaled up replica set {new['metadata']['name']} to 2"]
+
+
+def test_agent_survives_an_api_server_restart_and_keeps_pods_running(tmp_path: Path):
+    sb = Sandbox(tmp_path / "sb")
+    try:
+        sb.start()
+        ns = namespace(sb, "apirestart")
+        sb.client.create(podinfo_deployment(ns, replicas=1))
+        assert rollout(sb, ns).returncode == 0
+        [p] = pods(sb, ns)
+        ip = p["status"]["podIP"]
+        api = sb.procs["apiserver"]
+        old_port = sb.config()["api_port"]
+        api.send_signal(signal.SIGTERM)
+        api.wait(timeout=10)
+        # the API is gone: the pod keeps serving
+        assert requests.get(f"http://{ip}:9898/version", timeout=5).json()["version"] == "1.7.0"
+        sb._spawn("apiserver", "canary.sandbox.apiserver", "--dir", str(sb.root),
+                  "--port", "0", "--token", TOKEN)
+        port = wait_for("the new port", lambda: sb.config()["api_port"]
+                        if sb.config()["api_port"] != old_port else None, 20)
+        sb.client = KubeClient(KubeConfig(server=f"http://127.0.0.1:{port}", token=TOKEN))
+        wait_for("the API server", lambda: sb.client.request("GET", "/api").ok, 20)
+        sb.write_kubeconfig()
+        r = sb.kubectl("-n", ns, "scale", "deployment/podinfo", "--replicas=2")
+        assert r.returncode == 0, r.stderr
+        assert rollout(sb, ns).returncode == 0
+        ips = sorted(q["status"]["podIP"] for q in pods(sb, ns))
+        assert len(ips) == 2 and ip in ips
+        assert sb.procs["node"].poll() is None
+    finally:
+        sb.stop()

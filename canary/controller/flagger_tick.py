@@ -23,7 +23,7 @@ from canary.engine.analysis import (
     judge_metric,
 )
 from canary.engine.hashing import template_hash
-from canary.engine.readiness import deployment_readiness
+from canary.engine.readiness import deployment_readiness, parse_time
 from canary.engine.status import rfc3339
 from canary.engine.types import (
     NORMAL,
@@ -110,7 +110,7 @@ class CanaryRunner:
         try:
             primary = kubernetes.ensure_primary(self.client, spec, canary, target)
             primary_ready = deployment_readiness(primary, a.primary_ready_threshold, deadline,
-                                                 now)
+                                                 now, parse_time(status.get("lastTransitionTime")))
             # the apex Service and the HTTPRoute follow once the primary is up (Flagger's
             # Initialize returns early until then)
             initializing = status.get("phase", "") in ("", "Initializing")
@@ -122,7 +122,9 @@ class CanaryRunner:
             return res
         route = gatewayapi.reconcile(self.client, spec, canary) if full else None
         pw, cw = gatewayapi.get_routes(spec, route)
-        canary_ready = deployment_readiness(target, a.canary_ready_threshold, deadline, now)
+        since = parse_time(status.get("lastTransitionTime"))
+        canary_ready = deployment_readiness(target, a.canary_ready_threshold, deadline, now,
+                                            since)
         obs = Observations(
             now=now, target_hash=template_hash(target),
             target_replicas=_replicas(target), primary_replicas=_replicas(primary),

@@ -9,7 +9,7 @@ from typing import Any
 from canary.engine.types import Readiness
 
 
-def _parse_time(ts: str | None) -> float | None:
+def parse_time(ts: str | None) -> float | None:
     if not ts:
         return None
     try:
@@ -26,12 +26,14 @@ def _condition(dep: dict[str, Any], type_: str) -> dict[str, Any] | None:
 
 
 def deployment_readiness(dep: dict[str, Any] | None, ready_threshold: int = 100,
-                         deadline_wall: float | None = None,
-                         now: float | None = None) -> Readiness:
+                         deadline_wall: float | None = None, now: float | None = None,
+                         not_before: float | None = None) -> Readiness:
     """Whether ``dep`` finished rolling out.
 
     ``deadline_wall`` is progressDeadlineSeconds in wall seconds: a Deployment whose Available
-    condition has been False for longer is stuck (not retriable), as Flagger judges it.
+    condition is False/MinimumReplicasUnavailable for longer is stuck (not retriable), as
+    Flagger judges it. The stuck clock never starts before ``not_before`` (when the canary
+    entered its phase), so a stale condition cannot fail a rollout that just began.
     """
     if dep is None:
         return Readiness(False, True, "deployment not found")
@@ -60,8 +62,12 @@ def deployment_readiness(dep: dict[str, Any] | None, ready_threshold: int = 100,
     if not msg:
         return Readiness(True)
     avail = _condition(dep, "Available")
-    if avail and avail.get("status") == "False" and deadline_wall is not None and now is not None:
-        since = _parse_time(avail.get("lastTransitionTime") or avail.get("lastUpdateTime"))
+    if (avail and avail.get("status") == "False"
+            and avail.get("reason", "MinimumReplicasUnavailable") == "MinimumReplicasUnavailable"
+            and deadline_wall is not None and now is not None):
+        since = parse_time(avail.get("lastUpdateTime") or avail.get("lastTransitionTime"))
+        if since is not None and not_before is not None:
+            since = max(since, not_before)
         if since is not None and now - since > deadline_wall:
-            return Readiness(False, False, f'deployment "{name}" exceeded its progress deadline')
+            return Readiness(False, False, msg)
     return Readiness(False, True, msg)

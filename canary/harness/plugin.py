@@ -180,7 +180,12 @@ def _scenario_info(item: pytest.Item) -> dict[str, Any] | None:
     if tpl is None:
         return None
     tags = set(tpl.tags) | set(tpl.feature.tags) | (set(tpl.rule.tags) if tpl.rule else set())
-    return {"feature": tpl.feature.name, "scenario": tpl.name, "tags": sorted(tags),
+    name = tpl.name
+    callspec = getattr(item, "callspec", None)
+    example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
+    for key, value in (example or {}).items():  # Scenario Outline: show this example's values
+        name = name.replace(f"<{key}>", str(value))
+    return {"feature": tpl.feature.name, "scenario": name, "tags": sorted(tags),
             "feature_file": tpl.feature.filename}
 
 

@@ -7,6 +7,10 @@ concurrency, as in slow_cooker), ``-interval`` report period (default 10s), ``-m
 ``-totalRequests`` (stop after N, 0 = run until SIGTERM), ``-data``, ``-header "K: V"``
 (repeatable), ``-host``, ``-timeout``. Several URLs are used round-robin.
 
+Rates are per *spec* second: under a sandbox time scale of 0.1 a worker at ``-qps 10`` sends 100
+requests per wall second, so a time-scaled PromQL window (``1m`` -> 6s) holds as many requests as
+the unscaled window would on a real cluster and success rates keep their statistical weight.
+
 Each worker ticks at ``qps``; a slow answer holds up only its own worker and missed ticks are
 dropped, not bunched up (Go's ticker), so at most ``concurrency`` requests are in flight.
 
@@ -37,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary.clock import parse_duration
-from canary.sandbox.apps.httpserver import Handler, Server, parse_bool, pod_ip
+from canary.sandbox.apps.httpserver import Handler, Server, parse_bool, pod_ip, time_scale
 from canary.sandbox.resolver import ResolveError, http_request
 
 WINDOW_SECONDS = 600
@@ -251,7 +255,7 @@ class LoadGenerator:
         self.stats.record(status, version, (time.monotonic() - start) * 1000)
 
     def worker(self, index: int) -> None:
-        period = 1.0 / self.opts.qps
+        period = time_scale() / self.opts.qps  # qps is per spec second
         # Stagger workers across one period so they do not fire together.
         next_at = time.monotonic() + period * index / self.opts.concurrency
         while not self.stop.is_set():
@@ -283,7 +287,7 @@ def _pct(sorted_ms: list[float], q: float) -> int:
 
 
 def report_loop(opts: Options, stats: Stats, stop: threading.Event) -> None:
-    expected = opts.qps * opts.concurrency * opts.interval
+    expected = opts.qps * opts.concurrency * opts.interval / time_scale()
     while not stop.wait(opts.interval):
         print_report(stats, expected, opts.interval)
 

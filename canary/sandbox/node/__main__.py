@@ -15,11 +15,14 @@ def cli(argv: list[str] | None = None) -> int:
                                 description="Sandbox node agent: deployments, replicasets, "
                                             "endpoints and pods as local processes.")
     p.add_argument("--dir", default=".sandbox", help="sandbox directory (with config.json)")
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+    p.add_argument("--log-level", default="INFO", type=str.upper,
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--wait", type=float, default=30.0,
+                   help="seconds to wait for DIR/config.json to name the API server")
     args = p.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
+    logging.basicConfig(stream=sys.stderr, level=args.log_level,
                         format="%(asctime)s %(levelname)s %(message)s")
-    return main(Path(args.dir).resolve())
+    return main(Path(args.dir).resolve(), wait=args.wait)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from canary.kube.client import AlreadyExists, ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import (
+    AlreadyExists,
+    ApiError,
+    ApiUnavailable,
+    Conflict,
+    KubeClient,
+    NotFound,
+)
 
 from . import rollout as ro
 from .events import EventRecorder
@@ -64,6 +71,8 @@ class DeploymentController:
             except (Conflict, ApiUnavailable) as e:
                 log.info("deployment %s/%s: %s; retrying", key[0], key[1], e)
                 self.queue.add_after(key, 0.2)
+            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
+                log.info("deployment %s/%s: %s", key[0], key[1], e.message)
             except ApiError as e:
                 log.warning("deployment %s/%s: %s", key[0], key[1], e)
                 self.queue.add_after(key, 1.0)

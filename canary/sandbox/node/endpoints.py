@@ -12,7 +12,14 @@ import random
 import threading
 from typing import Any
 
-from canary.kube.client import AlreadyExists, ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import (
+    AlreadyExists,
+    ApiError,
+    ApiUnavailable,
+    Conflict,
+    KubeClient,
+    NotFound,
+)
 
 from .informer import Informer
 from .objects import Key, Obj, is_terminating, key_of, owner_ref_to, pod_is_ready, rfc3339
@@ -158,6 +165,8 @@ class EndpointsController:
             except (Conflict, AlreadyExists, ApiUnavailable) as e:
                 log.info("endpoints %s/%s: %s; retrying", key[0], key[1], e)
                 self.queue.add_after(key, 0.2)
+            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
+                log.info("endpoints %s/%s: %s", key[0], key[1], e.message)
             except ApiError as e:
                 log.warning("endpoints %s/%s: %s", key[0], key[1], e)
                 self.queue.add_after(key, 1.0)

@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from canary.kube.client import ApiError, ApiUnavailable, KubeClient
+from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
 
 from .objects import Obj, rfc3339
 
@@ -51,6 +51,8 @@ class EventRecorder:
                     break
                 except ApiUnavailable:
                     self.stop.wait(0.5 * (attempt + 1))
+                except NotFound:
+                    break  # the namespace is being deleted: nobody will read it
                 except ApiError as e:
                     log.warning("could not record event %s: %s", item[2], e)
                     break

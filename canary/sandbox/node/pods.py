@@ -65,6 +65,9 @@ class Container:
     r_fail: int = 0
     l_next: float = 0.0
     l_fail: int = 0
+    s_next: float = 0.0
+    s_fail: int = 0
+    startup_done: bool = True
     pull_state_at: float = 0.0  # when ErrImagePull turns into ImagePullBackOff
 
     @property
@@ -164,8 +167,7 @@ class PodWorker:
         self.pod.setdefault("status", {})["podIP"] = self.ip
 
     def _teardown(self) -> None:
-        grace_spec = self.pod.get("spec", {}).get("terminationGracePeriodSeconds")
-        grace = min(MAX_GRACE, float(30 if grace_spec is None else grace_spec) * self.k.scale)
+        grace = self._grace()
         for c in self.containers:
             if c.proc is None:
                 continue
@@ -212,7 +214,9 @@ class PodWorker:
                 times.append(c.retry_at)
                 if c.pull_state_at:
                     times.append(c.pull_state_at)
-            if c.proc is not None:
+            if c.proc is not None and not c.startup_done:
+                times.append(c.s_next)
+            elif c.proc is not None:
                 if self._readiness(c) or not c.ready:
                     times.append(c.r_next)
                 if c.spec.get("livenessProbe"):
@@ -403,8 +407,39 @@ class PodWorker:
         c.r_next = now + (probe_timing(rp, self.k.scale).initial_delay if rp else PORT_CHECK)
         lp = c.spec.get("livenessProbe")
         c.l_next = now + (probe_timing(lp, self.k.scale).initial_delay if lp else 0.0)
+        sp = c.spec.get("startupProbe")
+        c.startup_done, c.s_fail = sp is None, 0
+        c.s_next = now + (probe_timing(sp, self.k.scale).initial_delay if sp else 0.0)
+
+    def _startup_probe(self, c: Container, now: float) -> None:
+        """Until the startup probe succeeds the other probes wait; too many failures restart."""
+        sp = c.spec["startupProbe"]
+        if now < c.s_next or c.proc is None:
+            return
+        t = probe_timing(sp, self.k.scale)
+        ok, msg = run_probe(sp, c.spec, self.ip, t.timeout)
+        c.s_next = time.monotonic() + t.period
+        if ok:
+            c.startup_done = True
+            c.r_next = c.l_next = time.monotonic()
+            return
+        c.s_fail += 1
+        self.k.events.event(self.pod, "Warning", "Unhealthy", f"Startup probe failed: {msg}",
+                            "kubelet", self._field_path(c))
+        if c.s_fail >= t.failure_threshold:
+            self.k.events.event(self.pod, "Normal", "Killing",
+                                f"Container {c.name} failed startup probe, will be restarted",
+                                "kubelet", self._field_path(c))
+            stop_process(c.proc, self._grace())
+
+    def _grace(self) -> float:
+        spec = self.pod.get("spec", {}).get("terminationGracePeriodSeconds")
+        return min(MAX_GRACE, float(30 if spec is None else spec) * self.k.scale)
 
     def _probe(self, c: Container, now: float) -> None:
+        if not c.startup_done:
+            self._startup_probe(c, now)
+            return
         rp = self._readiness(c)
         if rp is None:
             if not c.ready and now >= c.r_next:
@@ -442,9 +477,7 @@ class PodWorker:
                 self.k.events.event(self.pod, "Normal", "Killing",
                                     f"Container {c.name} failed liveness probe, will be "
                                     "restarted", "kubelet", self._field_path(c))
-                grace = min(MAX_GRACE, float(self.pod.get("spec", {}).get(
-                    "terminationGracePeriodSeconds") or 30) * self.k.scale)
-                stop_process(c.proc, grace)  # the waiter thread reports the exit
+                stop_process(c.proc, self._grace())  # the waiter thread reports the exit
 
     def _port_open(self, c: Container) -> bool:
         """Ready without a probe once the first declared port accepts connections (a sandbox
@@ -480,7 +513,7 @@ class PodWorker:
         for c in self.containers:
             cs: Obj = {"name": c.name, "image": c.image, "imageID": image_id(c.image)
                        if c.ever_started else "", "ready": c.ready,
-                       "started": c.proc is not None and not c.exited,
+                       "started": c.proc is not None and not c.exited and c.startup_done,
                        "restartCount": c.restart_count, "state": c.state,
                        "lastState": c.last_state}
             if c.container_id:

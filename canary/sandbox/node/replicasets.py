@@ -9,7 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from canary.kube.client import AlreadyExists, ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import (
+    AlreadyExists,
+    ApiError,
+    ApiUnavailable,
+    Conflict,
+    KubeClient,
+    NotFound,
+)
 
 from .events import EventRecorder
 from .informer import Informer
@@ -134,6 +141,8 @@ class ReplicaSetController:
             except (Conflict, ApiUnavailable) as e:
                 log.info("replicaset %s/%s: %s; retrying", key[0], key[1], e)
                 self.queue.add_after(key, 0.2)
+            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
+                log.info("replicaset %s/%s: %s", key[0], key[1], e.message)
             except ApiError as e:
                 log.warning("replicaset %s/%s: %s", key[0], key[1], e)
                 self.queue.add_after(key, 1.0)
