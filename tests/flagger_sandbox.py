@@ -29,18 +29,18 @@ PY = sys.executable
 
 
 class ApiServer:
-    def __init__(self, d: Path) -> None:
+    def __init__(self, d: Path, port: int = 0, install_crds: bool = True) -> None:
         self.dir = d
-        self.log = open(d / "apiserver.log", "w")  # noqa: SIM115 - closed in stop()
+        self.log = open(d / "apiserver.log", "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [PY, "-m", "canary.sandbox.apiserver", "--dir", str(d), "--port", "0",
+            [PY, "-m", "canary.sandbox.apiserver", "--dir", str(d), "--port", str(port),
              "--token", "tok"], stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         if not m:
             self.stop()
             raise RuntimeError(f"apiserver did not start: {line!r}; see {d}/apiserver.log")
-        port = int(m.group(1))
+        self.port = port = int(m.group(1))
         self.kubeconfig = d / "kubeconfig"
         self.kubeconfig.write_text(yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config",
@@ -49,9 +49,10 @@ class ApiServer:
             "contexts": [{"name": "s", "context": {"cluster": "s", "user": "s"}}],
             "current-context": "s"}))
         self.client = KubeClient(KubeConfig.load(str(self.kubeconfig)))
-        for f in sorted(CRDS.glob("*.yaml")):
-            self.client.create(yaml.safe_load(f.read_text()))
-        self.client.forget_resources()
+        if install_crds:
+            for f in sorted(CRDS.glob("*.yaml")):
+                self.client.create(yaml.safe_load(f.read_text()))
+            self.client.forget_resources()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -188,7 +189,8 @@ class RouteRecorder(threading.Thread):
                         self.weights.append(w)
                     if self.stop_event.is_set():
                         return
-            except Exception:  # noqa: BLE001 - reconnect
+            except Exception:  # noqa: BLE001 - reconnect; relist when the server restarted
+                rv = None
                 time.sleep(0.05)
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -237,6 +240,12 @@ def test_promotion_records_every_weight(env: Env) -> None:
     metrics = requests.get(env.engine.metrics_url + "/metrics", timeout=5).text
     assert 'flagger_canary_metric_analysis{metric="success-rate",name="podinfo",' \
            'namespace="test"} 100.0' in metrics
+    assert 'flagger_canary_status{name="podinfo",namespace="test"} 1.0' in metrics
+    assert 'flagger_canary_weight{namespace="test",workload="podinfo-primary"} 100.0' in metrics
+    assert 'flagger_canary_weight{namespace="test",workload="podinfo"} 0.0' in metrics
+    assert 'flagger_canary_duration_seconds_count{name="podinfo",namespace="test"}' in metrics
+    assert 'flagger_canary_successes_total{analysis_status="completed",deployment_strategy=' \
+           '"canary",name="podinfo",namespace="test"} 1.0' in metrics
 
 
 def test_failing_metric_rolls_back(env: Env) -> None:
@@ -315,9 +324,6 @@ def test_invalid_canary_is_reported_and_others_keep_running(env: Env) -> None:
 
 
 def test_webhooks_receive_flagger_payloads(env: Env) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     calls: list[tuple[str, dict]] = []
 
     class H(BaseHTTPRequestHandler):
@@ -364,3 +370,23 @@ def test_webhooks_receive_flagger_payloads(env: Env) -> None:
     assert {"eventMessage": "Advance podinfo.test canary weight 10", "eventType": "Normal"} \
         .items() <= next(m for m in ev if m["eventMessage"].startswith("Advance")).items()
     assert "Pre-rollout check acceptance passed" in env.messages()
+
+
+def test_api_server_outage_pauses_the_rollout(env: Env) -> None:
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.recorder.start()
+    env.set_image("1.7.1")
+    wait_for(lambda: env.recorder.weights[-1:] == [30], 10, "weight 30")
+    port = env.api.port
+    env.api.stop()
+    time.sleep(1.0)  # five analysis intervals without an API server
+    env.api = ApiServer(env.dir, port=port, install_crds=False)
+    c = env.wait_phase("Succeeded", 30)
+    wait_for(lambda: env.recorder.weights[-1:] == [0], 5, "route back to 0")
+    weights = env.recorder.weights
+    assert weights == sorted(weights[:-1]) + [0]
+    assert [w for w in weights[:-1] if w] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert c["status"]["lastPromotedSpec"] == c["status"]["lastAppliedSpec"]
+    assert "API server unreachable" in (env.dir / "engine.log").read_text()

@@ -381,3 +381,18 @@ def test_suspended_canary_does_nothing() -> None:
     d = w.tick()
     assert w.messages() == ["skipping canary run as object is suspended"]
     assert [a for a in d.actions if not isinstance(a, Event)] == []
+
+
+def test_crash_inside_a_rollback_still_completes_it() -> None:
+    w = hooked()
+    w.initialize()
+    w.target_hash = "v2"
+    w.tick()
+    w.tick()
+    w.hooks["rollback"] = [HookResult("rb", True)]
+    w.tick(crash_before_status=True)  # routes 100/0 and target at 0, status still Progressing
+    assert w.status["phase"] == "Progressing" and w.target_replicas == 0
+    w.hooks["rollback"] = [HookResult("rb", False, "closed")]  # the signal went away
+    w.tick()
+    assert w.status["phase"] == "Failed" and w.route == (100, 0)
+    assert w.messages()[-1] == "Canary failed! Scaling down podinfo.test"

@@ -135,7 +135,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     (sb.root / "images.yaml").write_text(yaml.safe_dump({"images": [
         {"image": "example.com/web:*", "command": [sys.executable, "-m", "http.server"]},
         {"image": "example.com/crash:*",
-         "command": [sys.executable, "-c", "import sys; sys.exit(3)"]}]}))
+         "command": [sys.executable, "-c", "import sys; sys.exit(3)"]},
+        {"image": "example.com/true:*", "command": [sys.executable, "-c", "pass"]}]}))
     try:
         sb.start()
         yield sb
@@ -495,3 +496,57 @@ def test_agent_survives_an_api_server_restart_and_keeps_pods_running(tmp_path: P
         assert sb.procs["node"].poll() is None
     finally:
         sb.stop()
+
+
+def test_meshed_pods_get_pod_env_and_the_injector_labels(sandbox: Sandbox):
+    ns = "meshed"
+    sandbox.client.create({"apiVersion": "v1", "kind": "Namespace",
+                           "metadata": {"name": ns,
+                                        "annotations": {"linkerd.io/inject": "enabled"}}})
+    sandbox.client.create(podinfo_deployment(ns, replicas=1))
+    assert rollout(sandbox, ns).returncode == 0
+    [p] = pods(sandbox, ns)
+    labels = p["metadata"]["labels"]
+    assert labels["linkerd.io/proxy-deployment"] == "podinfo"
+    assert labels["linkerd.io/workload-ns"] == ns
+    ip = p["status"]["podIP"]
+    env = dict(line.split("=", 1)
+               for line in requests.get(f"http://{ip}:9898/env", timeout=5).json())
+    assert env["POD_IP"] == ip and env["POD_NAME"] == p["metadata"]["name"]
+    assert env["POD_NAMESPACE"] == ns and env["CANARY_MESHED"] == "1"
+    assert env["CANARY_TIME_SCALE"] == "0.05"
+    assert env["CANARY_SANDBOX_DIR"] == str(sandbox.root)
+
+
+def test_init_containers_run_to_completion_before_the_app(sandbox: Sandbox):
+    ns = namespace(sandbox, "init")
+    web = {"name": "web", "image": "example.com/web:1",
+           "args": ["--bind", "$(MY_IP)", "8080"],
+           "env": [{"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+           "ports": [{"containerPort": 8080}]}
+    sandbox.client.create({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ok", "namespace": ns},
+        "spec": {"initContainers": [{"name": "setup", "image": "example.com/true:1"}],
+                 "containers": [web]}})
+    sandbox.client.create({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "broken", "namespace": ns},
+        "spec": {"restartPolicy": "Never",
+                 "initContainers": [{"name": "setup", "image": "example.com/crash:1"}],
+                 "containers": [web]}})
+
+    def phase(name: str, want: str) -> dict | None:
+        p = sandbox.client.get("v1", "Pod", name, ns)
+        return p if p["status"].get("phase") == want else None
+
+    ok = wait_for("the pod running", lambda: phase("ok", "Running"))
+    init = ok["status"]["initContainerStatuses"][0]
+    assert init["state"]["terminated"]["exitCode"] == 0
+    assert init["state"]["terminated"]["reason"] == "Completed"
+    assert condition(ok, "Initialized")["status"] == "True"
+    broken = wait_for("the pod failed", lambda: phase("broken", "Failed"))
+    assert condition(broken, "Initialized")["status"] == "False"
+    assert broken["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 3
+    assert broken["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == \
+        "PodInitializing"
+    r = sandbox.kubectl("-n", ns, "get", "pods")
+    assert "Init:Error" in r.stdout, r.stdout

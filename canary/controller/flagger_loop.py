@@ -80,8 +80,10 @@ class FlaggerController:
         result: TickResult | None = None
         try:
             result = self.runner.tick(ns, name)
-            log.info("canary %s.%s: %s (phase %s)", name, ns, result.summary,
-                     result.phase or "-")
+            # idle ticks would flood the log; every decision that did something is logged
+            log.log(logging.DEBUG if result.summary == "idle" else logging.INFO,
+                    "canary %s.%s: %s (phase %s)", name, ns, result.summary,
+                    result.phase or "-")
         except ApiUnavailable as e:
             log.warning("canary %s.%s: API server unreachable, tick skipped: %s", name, ns, e)
         except ApiError as e:
@@ -90,6 +92,8 @@ class FlaggerController:
             log.error("canary %s.%s: tick failed: %s: %s", name, ns, type(e).__name__, e,
                       exc_info=log.isEnabledFor(logging.DEBUG))
         if self.metrics:
+            # Flagger observes the duration of every advanceCanary run
+            self.metrics.duration.labels(name, ns).observe(self.clock.monotonic() - start)
             self.metrics.ticks.inc()
             self.metrics.lateness.observe(max(0.0, start - due))
         if self.on_tick:

@@ -176,6 +176,12 @@ class _Tick:
             self.event(WARNING, f"Rolling back {self.cn} progress deadline exceeded {msg}")
             return self.rollback()
 
+        if phase in (PROGRESSING, WAITING_PROMOTION) and obs.target_replicas == 0:
+            # only a rollback scales the canary to zero mid-analysis: an engine killed between
+            # that scale-down and the Failed status write finishes the rollback here instead
+            # of analysing (and routing traffic to) a canary without pods
+            return self.rollback()
+
         if c.skip_analysis:
             self.d.actions.append(SetRoutes(100, 0))
             self.event(NORMAL, f"Copying {self.tn} template spec to {c.primary_name}."

@@ -46,6 +46,7 @@ import fnmatch
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def shim_dir(sandbox_dir: str | os.PathLike[str] | None = None) -> Path:
         except OSError:
             pass
         # Atomic replace: a pod may be exec'ing the old shim right now.
-        tmp = d / f".{program}.{os.getpid()}.tmp"
+        tmp = d / f".{program}.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(text)
         tmp.chmod(0o755)
         os.replace(tmp, path)

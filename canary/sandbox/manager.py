@@ -8,6 +8,7 @@ the mesh and a real Prometheus. Their PIDs live in ``DIR/pids.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -212,6 +213,10 @@ class Sandbox:
             if pid and pid_alive(pid):
                 _terminate_group(pid, timeout)
                 stopped.append(name)
+        # the node agent stops its pods on SIGTERM; a SIGKILLed agent leaves them behind
+        for pid in _pod_pids(self.layout):
+            if pid_alive(pid):
+                _terminate_group(pid, 2.0)
         if self.layout.pids_file.exists():
             self.layout.pids_file.unlink()
         return stopped
@@ -243,6 +248,14 @@ def _terminate_group(pid: int, timeout: float) -> None:
                 _reap(pid)
                 return
             time.sleep(0.05)
+
+
+def _pod_pids(layout: SandboxLayout) -> list[int]:
+    try:
+        data = json.loads((layout.root / "node" / "processes.json").read_text())
+        return [int(p) for p in data.get("processes", {})]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def _reap(pid: int) -> None:

@@ -9,6 +9,47 @@ Feature: podinfo canary with stepWeights [5, 25, 50] and threshold 2
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
     And the deployment "load" in namespace "test" is rolled out
+    # Flagger's load tester: its pre-rollout webhook sends traffic to the canary before the
+    # first metric check, so a threshold of 2 is not spent on "no values found" (no traffic yet).
+    And I apply:
+      """
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: flagger-loadtester
+        namespace: test
+      spec:
+        selector:
+          matchLabels:
+            app: flagger-loadtester
+        template:
+          metadata:
+            labels:
+              app: flagger-loadtester
+            annotations:
+              linkerd.io/inject: enabled
+          spec:
+            containers:
+            - name: loadtester
+              image: ghcr.io/fluxcd/flagger-loadtester:0.38.0
+              command: ["./loadtester", "-port=8080", "-timeout=1h"]
+              ports:
+              - containerPort: 8080
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: flagger-loadtester
+        namespace: test
+      spec:
+        selector:
+          app: flagger-loadtester
+        ports:
+        - name: http
+          port: 80
+          targetPort: 8080
+      """
+    And the deployment "flagger-loadtester" in namespace "test" is rolled out
     And I apply:
       """
       apiVersion: flagger.app/v1beta1
@@ -48,7 +89,7 @@ Feature: podinfo canary with stepWeights [5, 25, 50] and threshold 2
               kind: Service
               port: 9898
         analysis:
-          interval: 10s
+          interval: 30s
           threshold: 2
           stepWeights: [5, 25, 50]
           metrics:
@@ -59,6 +100,14 @@ Feature: podinfo canary with stepWeights [5, 25, 50] and threshold 2
             thresholdRange:
               min: 99
             interval: 1m
+          webhooks:
+          - name: load-test
+            type: pre-rollout
+            url: http://flagger-loadtester.test/
+            timeout: 5s
+            metadata:
+              type: cmd
+              cmd: "hey -z 2m -q 10 -c 2 http://podinfo-canary.test:9898/"
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
 

@@ -97,8 +97,6 @@ class NodeAgent:
         ref = controller_ref(rs)
         if ref and ref.get("kind") == "Deployment":
             labels["linkerd.io/proxy-deployment"] = ref["name"]
-        else:
-            labels["linkerd.io/proxy-replicaset"] = rs["metadata"]["name"]
         return labels
 
     def _follow_config(self) -> None:

@@ -68,6 +68,7 @@ class Container:
     s_next: float = 0.0
     s_fail: int = 0
     startup_done: bool = True
+    init: bool = False  # an init container: runs to completion before the others start
     pull_state_at: float = 0.0  # when ErrImagePull turns into ImagePullBackOff
 
     @property
@@ -98,12 +99,23 @@ class PodWorker:
         self.pod = pod
         md = pod["metadata"]
         self.ns, self.name, self.uid = md["namespace"], md["name"], md["uid"]
-        self.containers = [Container(copy.deepcopy(c))
-                           for c in (pod.get("spec", {}).get("containers") or [])]
-        for c in self.containers:  # keep counts across agent restarts
-            for cs in pod.get("status", {}).get("containerStatuses") or []:
-                if cs.get("name") == c.name:
-                    c.restart_count = int(cs.get("restartCount") or 0)
+        spec = pod.get("spec", {})
+        self.inits = [Container(copy.deepcopy(c), init=True)
+                      for c in spec.get("initContainers") or []]
+        self.containers = [Container(copy.deepcopy(c)) for c in spec.get("containers") or []]
+        status = pod.get("status", {})
+        for group, key in ((self.containers, "containerStatuses"),
+                           (self.inits, "initContainerStatuses")):
+            for c in group:  # keep counts across agent restarts
+                for cs in status.get(key) or []:
+                    if cs.get("name") == c.name:
+                        c.restart_count = int(cs.get("restartCount") or 0)
+                        term = (cs.get("state") or {}).get("terminated") or {}
+                        if c.init and term.get("exitCode") == 0:  # done before we restarted
+                            c.state, c.exit_code, c.ever_started = {"terminated": term}, 0, True
+        if self.inits and not self._inits_done():
+            for c in self.containers:
+                c.state = {"waiting": {"reason": "PodInitializing"}}
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.delete_pod = False  # remove the Pod from the API once stopped
@@ -168,7 +180,7 @@ class PodWorker:
 
     def _teardown(self) -> None:
         grace = self._grace()
-        for c in self.containers:
+        for c in self._all():
             if c.proc is None:
                 continue
             if not self.shutdown_only:
@@ -209,14 +221,14 @@ class PodWorker:
     def _sleep_for(self) -> float:
         now = time.monotonic()
         times = [now + 1.0]
-        for c in self.containers:
+        for c in self._all():
             if c.proc is None and not self._finished(c):
                 times.append(c.retry_at)
                 if c.pull_state_at:
                     times.append(c.pull_state_at)
             if c.proc is not None and not c.startup_done:
                 times.append(c.s_next)
-            elif c.proc is not None:
+            elif c.proc is not None and not c.init:
                 if self._readiness(c) or not c.ready:
                     times.append(c.r_next)
                 if c.spec.get("livenessProbe"):
@@ -228,7 +240,7 @@ class PodWorker:
     # -- containers --------------------------------------------------------------------------
 
     def _field_path(self, c: Container) -> str:
-        return f"spec.containers{{{c.name}}}"
+        return f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
 
     def _restart_policy(self) -> str:
         return self.pod.get("spec", {}).get("restartPolicy") or "Always"
@@ -238,30 +250,57 @@ class PodWorker:
         if "terminated" not in c.state:
             return False
         policy = self._restart_policy()
+        if c.init:  # init containers rerun on failure unless the pod never restarts
+            return c.exit_code == 0 or policy == "Never"
         return policy == "Never" or (policy == "OnFailure" and c.exit_code == 0)
+
+    def _inits_done(self) -> bool:
+        return all("terminated" in c.state and c.exit_code == 0 and c.proc is None
+                   for c in self.inits)
+
+    def _init_failed(self) -> bool:
+        return any(self._finished(c) and c.exit_code != 0 for c in self.inits)
+
+    def _all(self) -> list[Container]:
+        return self.inits + self.containers
 
     def _readiness(self, c: Container) -> Obj | None:
         return c.spec.get("readinessProbe")
 
     def _step(self) -> None:
         now = time.monotonic()
+        for c in self.inits:  # one at a time, in order, each to a successful exit
+            if c.proc is not None and c.exited:
+                self._on_exit(c, now)
+            if self._finished(c) and c.exit_code == 0:
+                continue
+            if c.proc is None and not self._finished(c):
+                self._pull_backoff(c, now)
+                if now >= c.retry_at:
+                    self._start(c, now)
+            return
         for c in self.containers:
             if c.proc is not None and c.exited:
                 self._on_exit(c, now)
             if c.proc is None:
-                if c.pull_state_at and now >= c.pull_state_at:
-                    c.pull_state_at = 0.0
-                    c.state = {"waiting": {"reason": "ImagePullBackOff",
-                                           "message": f'Back-off pulling image "{c.image}"'}}
-                    self.k.events.event(self.pod, "Normal", "BackOff",
-                                        f'Back-off pulling image "{c.image}"', "kubelet",
-                                        self._field_path(c))
-                    self.k.events.event(self.pod, "Warning", "Failed", "Error: ImagePullBackOff",
-                                        "kubelet", self._field_path(c))
+                self._pull_backoff(c, now)
                 if not self._finished(c) and now >= c.retry_at:
                     self._start(c, now)
             if c.proc is not None and not c.exited:
                 self._probe(c, now)
+
+    def _pull_backoff(self, c: Container, now: float) -> None:
+        """ErrImagePull turns into ImagePullBackOff until the next pull attempt."""
+        if not c.pull_state_at or now < c.pull_state_at:
+            return
+        c.pull_state_at = 0.0
+        c.state = {"waiting": {"reason": "ImagePullBackOff",
+                               "message": f'Back-off pulling image "{c.image}"'}}
+        self.k.events.event(self.pod, "Normal", "BackOff",
+                            f'Back-off pulling image "{c.image}"', "kubelet",
+                            self._field_path(c))
+        self.k.events.event(self.pod, "Warning", "Failed", "Error: ImagePullBackOff",
+                            "kubelet", self._field_path(c))
 
     def _start(self, c: Container, now: float) -> None:
         pod = self.pod
@@ -508,37 +547,47 @@ class PodWorker:
             c["reason"], c["message"] = reason, message
         return c
 
+    def _container_status(self, c: Container) -> Obj:
+        cs: Obj = {"name": c.name, "image": c.image,
+                   "imageID": image_id(c.image) if c.ever_started else "", "ready": c.ready,
+                   "started": c.proc is not None and not c.exited and c.startup_done,
+                   "restartCount": c.restart_count, "state": c.state,
+                   "lastState": c.last_state}
+        if c.container_id:
+            cs["containerID"] = c.container_id
+        return cs
+
     def build_status(self) -> Obj:
-        statuses = []
-        for c in self.containers:
-            cs: Obj = {"name": c.name, "image": c.image, "imageID": image_id(c.image)
-                       if c.ever_started else "", "ready": c.ready,
-                       "started": c.proc is not None and not c.exited and c.startup_done,
-                       "restartCount": c.restart_count, "state": c.state,
-                       "lastState": c.last_state}
-            if c.container_id:
-                cs["containerID"] = c.container_id
-            statuses.append(cs)
+        statuses = [self._container_status(c) for c in self.containers]
         unready = [c.name for c in self.containers if not c.ready]
         all_ready = not unready
-        if self.containers and all(self._finished(c) for c in self.containers):
+        inits_done = self._inits_done()
+        if self._init_failed():
+            phase = "Failed"
+        elif self.containers and all(self._finished(c) for c in self.containers):
             phase = "Succeeded" if all(c.exit_code == 0 for c in self.containers) else "Failed"
-        elif any(c.ever_started for c in self.containers):
+        elif inits_done and any(c.ever_started for c in self.containers):
             phase = "Running"
         else:
             phase = "Pending"
         msg = f"containers with unready status: [{' '.join(unready)}]"
+        incomplete = [c.name for c in self.inits
+                      if not ("terminated" in c.state and c.exit_code == 0)]
         conditions = [
             self._condition("PodReadyToStartContainers", True),
-            self._condition("Initialized", True),
+            self._condition("Initialized", inits_done, "ContainersNotInitialized",
+                            f"containers with incomplete status: [{' '.join(incomplete)}]"),
             self._condition("Ready", all_ready, "ContainersNotReady", msg),
             self._condition("ContainersReady", all_ready, "ContainersNotReady", msg),
             self._condition("PodScheduled", True),
         ]
-        return {"phase": phase, "conditions": conditions, "hostIP": HOST_IP,
-                "hostIPs": [{"ip": HOST_IP}], "podIP": self.ip, "podIPs": [{"ip": self.ip}],
-                "startTime": self.start_time, "containerStatuses": statuses,
-                "qosClass": self.pod.get("status", {}).get("qosClass") or "BestEffort"}
+        status = {"phase": phase, "conditions": conditions, "hostIP": HOST_IP,
+                  "hostIPs": [{"ip": HOST_IP}], "podIP": self.ip, "podIPs": [{"ip": self.ip}],
+                  "startTime": self.start_time, "containerStatuses": statuses,
+                  "qosClass": self.pod.get("status", {}).get("qosClass") or "BestEffort"}
+        if self.inits:
+            status["initContainerStatuses"] = [self._container_status(c) for c in self.inits]
+        return status
 
     def _flush(self) -> None:
         status = self.build_status()
