@@ -9,6 +9,9 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
+    # 100 requests/s instead of 10, so even a 5% canary gets traffic before its first check
+    # (a check without any canary traffic is a failed check: "no values found").
+    And I run "kubectl -n test set env deployment/load QPS=100"
     And the deployment "load" in namespace "test" is rolled out
     And I apply the manifest "success-rate-template.yaml"
 
@@ -35,7 +38,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
               kind: Service
               port: 9898
         analysis:
-          interval: 10s
+          interval: <interval>
           threshold: <threshold>
           stepWeight: <stepWeight>
           maxWeight: <maxWeight>
@@ -56,10 +59,10 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     And the deployment "podinfo-primary" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.1"
 
     Examples:
-      | stepWeight | maxWeight | threshold |
-      | 10         | 50        | 5         |
-      | 20         | 50        | 5         |
-      | 30         | 100       | 2         |
+      | stepWeight | maxWeight | interval | threshold |
+      | 10         | 50        | 10s      | 5         |
+      | 20         | 50        | 10s      | 5         |
+      | 30         | 100       | 30s      | 2         |
 
   Scenario Outline: stepWeights <stepWeights>
     Given I apply:
@@ -84,7 +87,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
               kind: Service
               port: 9898
         analysis:
-          interval: 10s
+          interval: <interval>
           threshold: <threshold>
           stepWeights: <stepWeights>
           metrics:
@@ -103,9 +106,9 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     And the HTTPRoute "podinfo" in namespace "test" sends 100% to "podinfo-primary" and 0% to "podinfo-canary"
 
     Examples:
-      | stepWeights    | threshold |
-      | [5, 25, 50]    | 2         |
-      | [1, 2, 10, 80] | 5         |
+      | stepWeights    | interval | threshold |
+      | [5, 25, 50]    | 30s      | 2         |
+      | [1, 2, 10, 80] | 10s      | 5         |
 
   Scenario Outline: A failing canary is rolled back after <threshold> failed checks
     Given I apply:
@@ -130,7 +133,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
               kind: Service
               port: 9898
         analysis:
-          interval: 10s
+          interval: <interval>
           threshold: <threshold>
           stepWeight: 10
           maxWeight: 50
@@ -151,6 +154,6 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     And the deployment "podinfo-primary" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.0"
 
     Examples:
-      | threshold |
-      | 1         |
-      | 3         |
+      | interval | threshold |
+      | 10s      | 1         |
+      | 10s      | 3         |

@@ -50,8 +50,12 @@ class ApiServer:
             "current-context": "s"}))
         self.client = KubeClient(KubeConfig.load(str(self.kubeconfig)))
         if install_crds:
-            for f in sorted(CRDS.glob("*.yaml")):
-                self.client.create(yaml.safe_load(f.read_text()))
+            try:
+                for f in sorted(CRDS.glob("*.yaml")):
+                    self.client.create(yaml.safe_load(f.read_text()))
+            except Exception:
+                self.stop()  # never leave a server behind when setup fails
+                raise
             self.client.forget_resources()
 
     def stop(self) -> None:

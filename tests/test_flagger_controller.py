@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -103,10 +104,14 @@ class Env:
         self.dir = d
         self.api = ApiServer(d)
         self.client: KubeClient = self.api.client
-        self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": "test"}})
-        for obj in DEMO:
-            self.client.create(copy.deepcopy(obj))
+        try:
+            self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": "test"}})
+            for obj in DEMO:
+                self.client.create(copy.deepcopy(obj))
+        except Exception:
+            self.api.stop()
+            raise
         self.sim = ReadinessSimulator(self.client, "test")
         self.sim.start()
         self.prom = FakePrometheus()
@@ -390,3 +395,44 @@ def test_api_server_outage_pauses_the_rollout(env: Env) -> None:
     assert [w for w in weights[:-1] if w] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
     assert c["status"]["lastPromotedSpec"] == c["status"]["lastAppliedSpec"]
     assert "API server unreachable" in (env.dir / "engine.log").read_text()
+
+
+def test_deleting_the_canary_leaves_the_target_at_zero(env: Env) -> None:
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.client.delete("flagger.app/v1beta1", "Canary", "podinfo", "test")
+    wait_for(lambda: env.client.get_or_none("apps/v1", "Deployment", "podinfo-primary",
+                                            "test") is None, 10, "primary garbage-collected")
+    wait_for(lambda: env.client.get_or_none("gateway.networking.k8s.io/v1beta1", "HTTPRoute",
+                                            "podinfo", "test") is None, 10, "route collected")
+    # as with Flagger (no revertOnDeletion): the target stays scaled to zero
+    assert env.client.get("apps/v1", "Deployment", "podinfo", "test")["spec"]["replicas"] == 0
+    log = env.dir / "engine.log"
+    wait_for(lambda: "canary test/podinfo deleted" in log.read_text(), 5, "engine unscheduled")
+    assert "Traceback" not in log.read_text()
+
+
+def test_repeated_sigkills_never_skip_a_weight_or_promote_twice(env: Env) -> None:
+    rnd = random.Random(4)
+    env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    env.recorder.start()
+    env.set_image("1.7.1")
+    kills = 0
+    end = time.monotonic() + 60
+    while env.phase() != "Succeeded" and time.monotonic() < end:
+        time.sleep(rnd.uniform(0.05, 0.6))
+        assert env.engine is not None
+        env.engine.kill()
+        kills += 1
+        env.start_engine()
+    env.wait_phase("Succeeded", 30)
+    wait_for(lambda: env.recorder.weights[-1:] == [0], 5, "route back to 0")
+    seen = [w for w in env.recorder.weights if w]
+    assert sorted(set(seen)) == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], env.recorder.weights
+    assert seen == sorted(seen)  # never backwards, repeats allowed
+    assert kills >= 3
+    assert env.messages().count("Promotion completed! Scaling down podinfo.test") == 1
+    assert _image(env.client, "podinfo-primary") == "quay.io/stefanprodan/podinfo:1.7.1"

@@ -102,7 +102,12 @@ class FlaggerController:
         with self._lock:
             self._running.discard(key)
             if result is not None and result.gone:
+                if key in self._known:
+                    log.info("canary %s deleted, unscheduling", key)
                 self._known.discard(key)
+                self._phased.discard(key)
+                if self.metrics:
+                    self.metrics.forget(name, ns)
             elif key in self._known:
                 nxt = due + period
                 if key not in self._phased:

@@ -51,3 +51,11 @@ class EngineMetrics:
         self.total.clear()
         for ns, n in per_namespace.items():
             self.total.labels(ns).set(n)
+
+    def forget(self, name: str, namespace: str) -> None:
+        """Drop the per-canary series of a deleted Canary."""
+        for metric in (self.status, self.duration):
+            try:
+                metric.remove(name, namespace)
+            except KeyError:
+                pass

@@ -76,6 +76,26 @@ def _nice_step(span: float, target: int = 8) -> float:
     return 10 * mag
 
 
+def _pooled(deltas: list[dict[str, Any]], min_requests: int = 10) -> list[dict[str, Any]]:
+    """Merge consecutive client samples until each holds enough requests to show a share."""
+    out: list[dict[str, Any]] = []
+    acc: dict[str, Any] | None = None
+    for d in deltas:
+        if acc is None:
+            acc = {"t0": d["t0"], "t1": d["t1"], "requests": 0, "failures": 0, "by_version": {}}
+        acc["t1"] = d["t1"]
+        acc["requests"] += d["requests"]
+        acc["failures"] += d["failures"]
+        for v, n in d["by_version"].items():
+            acc["by_version"][v] = acc["by_version"].get(v, 0) + n
+        if acc["requests"] >= min_requests:
+            out.append(acc)
+            acc = None
+    if acc is not None and acc["requests"]:
+        out.append(acc)
+    return out
+
+
 def chart_svg(tl: Timeline, width: int = 960) -> str:
     """The scenario's timeline as an inline SVG (x: spec seconds since the first record)."""
     e = html.escape
@@ -160,7 +180,7 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
                        f'stroke-width="1.5"{dash}/>')
     # observed canary share from the clients (if the canary version is known)
     cv = tl.meta.get("canary_version")
-    deltas = client_deltas(tl)
+    deltas = _pooled(client_deltas(tl))
     if cv:
         for d in deltas:
             n = sum(d["by_version"].values())
@@ -217,10 +237,24 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px;max-height:400px
 """
 
 
+ROLLOUT_KINDS = ("Canary/", "Rollout/")
+
+
 def _events_table(tl: Timeline) -> str:
+    """The rollout objects' events first; everything else (pods, replica sets) folded away."""
     evs = events_for(tl)
     if not evs:
         return "<p class='meta'>no events recorded</p>"
+    main = [e for e in evs if str(e.get("object", "")).startswith(ROLLOUT_KINDS)]
+    rest = [e for e in evs if e not in main]
+    html_ = _event_rows(tl, main) if main else "<p class='meta'>no Canary/Rollout events</p>"
+    if rest:
+        html_ += (f"<details><summary>other events ({len(rest)})</summary>"
+                  f"{_event_rows(tl, rest)}</details>")
+    return html_
+
+
+def _event_rows(tl: Timeline, evs: list[dict[str, Any]]) -> str:
     t0 = min(x["t"] for x in tl.entries)
     scale = tl.time_scale or 1.0
     rows = "".join(

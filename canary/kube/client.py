@@ -158,6 +158,9 @@ class KubeClient:
         s = getattr(self._local, "session", None)
         if s is None:
             s = requests.Session()
+            # environment proxy lookups cost a quarter of the engine's CPU per tick; API servers
+            # are reached directly (verify and cert are passed per request)
+            s.trust_env = False
             if self.config.token:
                 s.headers["Authorization"] = f"Bearer {self.config.token}"
             self._local.session = s
