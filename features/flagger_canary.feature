@@ -81,6 +81,7 @@ Feature: Flagger canary release of podinfo with Linkerd
           * 100
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
 
   Scenario: Initialization creates the primary, the services and the route
     Then the event "Initialization done! podinfo.test" is recorded for canary "podinfo" in namespace "test"

@@ -9,9 +9,9 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
-    # 100 requests/s instead of 10, so even a 5% canary gets traffic before its first check
-    # (a check without any canary traffic is a failed check: "no values found").
-    And I run "kubectl -n test set env deployment/load QPS=100"
+    # Five workers instead of one, so even a 5% canary is sent requests in every analysis
+    # window (a window without canary traffic is a failed check: "no values found").
+    And I run "kubectl -n test set env deployment/load CONCURRENCY=5"
     And the deployment "load" in namespace "test" is rolled out
     And I apply the manifest "success-rate-template.yaml"
 
@@ -52,6 +52,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
             interval: 1m
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Succeeded"
     And the canary "podinfo" in namespace "test" moved through the weights its spec declares
@@ -100,6 +101,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
             interval: 1m
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Succeeded"
     And the canary "podinfo" in namespace "test" moved through the weights its spec declares
@@ -147,6 +149,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
             interval: 1m
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     And I send load to "http://podinfo-canary.test:9898/status/500" from a meshed load generator "fault-load" in namespace "test"
     Then the canary "podinfo" in namespace "test" reaches phase "Failed"

@@ -123,3 +123,12 @@ def test_timeline_json_round_trip(tmp_path):
     path = tl.dump(tmp_path / "t.json")
     back = Timeline.load(path)
     assert back.entries == tl.to_dict()["entries"] and back.time_scale == 0.05
+
+
+def test_rollback_must_follow_the_threshold_within_a_tick():
+    assert A.assert_rollback_at_threshold(10.0, 10.5, interval=10, threshold=5,
+                                          time_scale=0.05) == pytest.approx(10.0)
+    with pytest.raises(A.RolloutAssertion, match="within one tick"):
+        A.assert_rollback_at_threshold(10.0, 12.0, interval=10, threshold=5, time_scale=0.05)
+    with pytest.raises(A.RolloutAssertion, match="never reached the threshold 5"):
+        A.assert_rollback_at_threshold(None, 12.0, interval=10, threshold=5, time_scale=0.05)

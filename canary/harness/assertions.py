@@ -133,6 +133,24 @@ def assert_rollback_within(first_failure: float | None, failed_at: float | None,
     return took
 
 
+def assert_rollback_at_threshold(reached: float | None, failed_at: float | None, *,
+                                 interval: float, threshold: int, time_scale: float) -> float:
+    """Flagger rolls back at the start of the tick after failedChecks reaches the threshold:
+    phase Failed must follow within one tick (half a tick of scheduling slack allowed)."""
+    if reached is None:
+        raise RolloutAssertion(f"status.failedChecks never reached the threshold {threshold}")
+    if failed_at is None:
+        raise RolloutAssertion(f"failedChecks reached the threshold {threshold} but the canary "
+                               f"was never rolled back (phase Failed not reached)")
+    took = (failed_at - reached) / time_scale
+    if took > 1.5 * interval:
+        raise RolloutAssertion(
+            f"rollback did not follow the threshold\n"
+            f"  expected: phase Failed within one tick ({interval:g}s) of failedChecks reaching "
+            f"{threshold}\n  observed: {took:.1f}s (spec time)")
+    return took
+
+
 def assert_failure_share(tl: Timeline, since: float, until: float | None, bound_pct: float,
                          source: str | None = None) -> tuple[int, int]:
     """The clients' failed-request share over the window is at most ``bound_pct`` percent."""

@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         printer.say("demo running; applying the tutorial's Canary and MetricTemplate")
         steps.apply_manifest(ctx, "podinfo-canary.yaml")
         steps.canary_reaches_phase(ctx, "podinfo", "test", "Initialized", None)
+        steps.metrics_flowing(ctx, "podinfo-primary", "test")
+        printer.say("Prometheus has Linkerd's metrics for podinfo-primary")
         steps.frontend_version(ctx, "test", "1.7.0")
         printer.say("frontend answers 1.7.0")
         printer.say(f"$ {SET_IMAGE}")

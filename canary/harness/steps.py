@@ -198,6 +198,31 @@ def deployment_rolled_out(canary_scenario: ScenarioContext, name: str, ns: str) 
                      f"--timeout={timeout}s"], timeout=timeout + 10)
 
 
+@given(parsers.parse('Prometheus has Linkerd\'s metrics for deployment "{name}" in namespace '
+                     '"{ns}"'))
+@then(parsers.parse('Prometheus has Linkerd\'s metrics for deployment "{name}" in namespace '
+                    '"{ns}"'))
+def metrics_flowing(canary_scenario: ScenarioContext, name: str, ns: str) -> None:
+    """Wait until Prometheus answers the success-rate query for the deployment: the metrics
+    pipeline (proxy -> scrape -> query) works before a release starts, as a user checks
+    `linkerd viz stat` first. Without it the first analyses fail with "no values found"."""
+    from canary.harness.recorder import TimelineRecorder
+
+    ctx = canary_scenario
+    url = ctx.env.prometheus_url()
+    if not url:
+        raise A.RolloutAssertion("Prometheus (prometheus.linkerd-viz:9090) is not reachable")
+    probe = TimelineRecorder(ctx.env.client(), None, prometheus_url=url,  # type: ignore[arg-type]
+                             time_scale=ctx.time_scale)
+    deadline = time.monotonic() + _wall(ctx, 120)
+    while probe.query_success_rate(ns, name) is None:
+        if time.monotonic() > deadline:
+            raise A.RolloutAssertion(f"Prometheus at {url} has no response_total series for "
+                                     f"deployment {name} in namespace {ns} (is traffic flowing "
+                                     f"through the mesh?)")
+        time.sleep(0.1)
+
+
 # -- changing the workload -----------------------------------------------------------------
 
 
@@ -362,6 +387,20 @@ def rolled_back_in_time(canary_scenario: ScenarioContext, name: str, ns: str) ->
     took = A.assert_rollback_within(first_fail, failed_at, interval=interval,
                                     threshold=threshold, time_scale=ctx.time_scale)
     ctx.set_meta(rollback_seconds=round(took, 2))
+
+
+@then(parsers.parse('the canary "{name}" in namespace "{ns}" was rolled back one tick after '
+                    'its failed checks reached the threshold'))
+def rolled_back_at_threshold(canary_scenario: ScenarioContext, name: str, ns: str) -> None:
+    ctx = canary_scenario
+    interval, threshold = analysis_seconds(_get_canary(ctx, name, ns))
+    tl = ctx.timeline()
+    start, _ = _last_rollout(tl, name, ns)
+    reached = next((e["t"] for e in tl.of("canary", name=name, namespace=ns)
+                    if e["t"] >= start and (e.get("failedChecks") or 0) >= threshold), None)
+    failed_at = first_phase_time(tl, name, "Failed", after=start, namespace=ns)
+    A.assert_rollback_at_threshold(reached, failed_at, interval=interval, threshold=threshold,
+                                   time_scale=ctx.time_scale)
 
 
 @then(parsers.re(r'the load generator "(?P<source>[^"]+)" in namespace "(?P<ns>[^"]+)" saw at '

@@ -110,6 +110,7 @@ Feature: podinfo canary with stepWeights [5, 25, 50] and threshold 2
               cmd: "hey -z 2m -q 10 -c 2 http://podinfo-canary.test:9898/"
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
 
   Scenario: A healthy release walks 5, 25, 50 and is promoted
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import requests
-from conftest import CRDS, ApiServer, wait_for
+from apiserver_proc import CRDS, ApiServer, wait_for
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
@@ -44,7 +44,8 @@ def _status(e: ApiException) -> dict:
 
 def test_requests_without_the_token_get_401_status(apiserver: ApiServer) -> None:
     for url in (apiserver.url, apiserver.https_url):
-        r = requests.get(url + "/api/v1/namespaces", verify=False, timeout=5)
+        r = requests.get(url + "/api/v1/namespaces", timeout=5,
+                         verify=str(apiserver.dir / "store" / "apiserver.crt"))
         assert r.status_code == 401
         assert r.json()["kind"] == "Status" and r.json()["reason"] == "Unauthorized"
     r = requests.get(apiserver.url + "/api/v1/namespaces",
@@ -409,3 +410,15 @@ def test_sixty_concurrent_watchers_all_see_a_change(apiserver: ApiServer, ns: st
     for t in threads:
         t.join(15)
     assert got == ["ping"] * 60
+
+
+def test_metadata_only_representation(apiserver: ApiServer, ns: str) -> None:
+    accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+    requests.post(f"{apiserver.url}/api/v1/namespaces/{ns}/configmaps", timeout=5,
+                  headers=apiserver.headers, json={"metadata": {"name": "m"}, "data": {"a": "b"}})
+    r = requests.get(f"{apiserver.url}/api/v1/namespaces/{ns}/configmaps", timeout=5,
+                     headers={**apiserver.headers, "Accept": accept})
+    doc = r.json()
+    assert doc["kind"] == "PartialObjectMetadataList"
+    assert [i["metadata"]["name"] for i in doc["items"]] == ["m"]
+    assert "data" not in doc["items"][0]

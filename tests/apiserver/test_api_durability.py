@@ -6,7 +6,7 @@ import json
 
 import pytest
 import requests
-from conftest import ApiServer
+from apiserver_proc import ApiServer
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CRDS, ApiServer, read_lines_until, wait_for
+from apiserver_proc import CRDS, ApiServer, read_lines_until, wait_for
 
 # Copied verbatim from the seed (progressive-delivery.md, "Configure the release").
 SEED_CANARY = """\
@@ -177,25 +177,30 @@ def test_deployment_apply_set_image_and_three_way_apply(apiserver: ApiServer) ->
 def test_get_watch_streams_later_changes(apiserver: ApiServer) -> None:
     ns = "watching"
     apiserver.kubectl("create", "ns", ns)
+    apiserver.kubectl("apply", "-f", "-", input=PODINFO.format(ns=ns))
+
+    def event(name: str, message: str) -> str:
+        return json.dumps({
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": ns},
+            "involvedObject": {"kind": "Canary", "name": "podinfo", "namespace": ns,
+                               "apiVersion": "flagger.app/v1beta1"},
+            "reason": "Synced", "type": "Normal", "message": message,
+            "source": {"component": "flagger"}})
+
+    apiserver.kubectl("-n", ns, "create", "-f", "-", input=event("first", "New revision"))
     ev_watch = apiserver.kubectl_stream("-n", ns, "get", "ev", "--watch")
     deploy_watch = apiserver.kubectl_stream("-n", ns, "get", "deploy", "-w")
     try:
-        # both print their (empty) header or "No resources" before the change
-        read_lines_until(ev_watch, lambda ls: False, 0.5)
-        apiserver.kubectl("apply", "-f", "-", input=PODINFO.format(ns=ns))
-        apiserver.kubectl("-n", ns, "create", "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": "podinfo.synced", "namespace": ns},
-            "involvedObject": {"kind": "Canary", "name": "podinfo", "namespace": ns,
-                               "apiVersion": "flagger.app/v1beta1"},
-            "reason": "Synced", "type": "Normal",
-            "message": "Initialization done! podinfo." + ns,
-            "source": {"component": "flagger"}}))
+        # each prints what exists; it then watches from its list's resourceVersion
+        read_lines_until(ev_watch, lambda ls: any("New revision" in x for x in ls), 10)
+        read_lines_until(deploy_watch, lambda ls: any("podinfo" in x for x in ls), 10)
+        apiserver.kubectl("-n", ns, "create", "-f", "-",
+                          input=event("second", f"Initialization done! podinfo.{ns}"))
         apiserver.kubectl("-n", ns, "scale", "deploy", "podinfo", "--replicas=2")
         ev_lines = read_lines_until(
             ev_watch, lambda ls: any("Initialization done!" in line for line in ls), 10)
         dep_lines = read_lines_until(
-            deploy_watch, lambda ls: sum("podinfo" in line for line in ls) >= 2, 10)
+            deploy_watch, lambda ls: any(x.startswith("podinfo") for x in ls), 10)
     finally:
         ev_watch.kill()
         deploy_watch.kill()
@@ -204,8 +209,7 @@ def test_get_watch_streams_later_changes(apiserver: ApiServer) -> None:
     synced = [line for line in ev_lines if "Initialization done!" in line]
     assert synced and "Synced" in synced[0] and "canary/podinfo" in synced[0]
     rows = [line for line in dep_lines if line.startswith("podinfo")]
-    assert len(rows) >= 2
-    assert rows[-1].split()[1].endswith("/2")  # READY column shows the new desired count
+    assert rows and rows[-1].split()[1] == "0/2"  # READY column shows the new desired count
 
 
 def test_delete_namespace_removes_everything_and_watch_sees_it(apiserver: ApiServer) -> None:
@@ -255,3 +259,46 @@ def test_kubectl_logs_reads_the_node_agents_log_file(apiserver: ApiServer) -> No
     assert pod["status"]["phase"] == "Pending"
     assert pod["spec"]["serviceAccountName"] == "default"
     assert "default" in apiserver.kubectl("-n", ns, "get", "sa").stdout
+
+
+def test_kubectl_typed_create_commands(apiserver: ApiServer) -> None:
+    """These send protobuf bodies; the server decodes them like JSON."""
+    ns = "typed"
+    apiserver.kubectl("create", "namespace", ns)
+    apiserver.kubectl("-n", ns, "create", "deployment", "ghost",
+                      "--image=registry.invalid/ghost:1.0", "--port=8080", "--replicas=2")
+    d = _deploy(apiserver, ns, "ghost")
+    assert d["spec"]["replicas"] == 2
+    assert d["spec"]["selector"] == {"matchLabels": {"app": "ghost"}}
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert (c["name"], c["image"], c["ports"]) == (
+        "ghost", "registry.invalid/ghost:1.0", [{"containerPort": 8080, "protocol": "TCP"}])
+    apiserver.kubectl("-n", ns, "create", "service", "clusterip", "web", "--tcp=9898:8080")
+    svc = json.loads(apiserver.kubectl("-n", ns, "get", "svc", "web", "-o", "json").stdout)
+    assert svc["spec"]["ports"] == [{"name": "9898-8080", "port": 9898, "protocol": "TCP",
+                                     "targetPort": 8080}]
+    assert svc["spec"]["clusterIP"].startswith("127.100.")
+    apiserver.kubectl("-n", ns, "create", "serviceaccount", "robot")
+    apiserver.kubectl("-n", ns, "create", "secret", "generic", "s", "--from-literal=a=b")
+    secret = json.loads(apiserver.kubectl("-n", ns, "get", "secret", "s", "-o", "json").stdout)
+    assert (secret["type"], secret["data"]) == ("Opaque", {"a": "Yg=="})
+    apiserver.kubectl("-n", ns, "create", "role", "r", "--verb=get", "--resource=pods")
+    apiserver.kubectl("-n", ns, "create", "rolebinding", "rb", "--role=r",
+                      "--serviceaccount=typed:robot")
+    rb = json.loads(apiserver.kubectl("-n", ns, "get", "rolebinding", "rb", "-o", "json").stdout)
+    assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                             "name": "r"}
+    assert rb["subjects"] == [{"kind": "ServiceAccount", "name": "robot", "namespace": ns}]
+    role = json.loads(apiserver.kubectl("-n", ns, "get", "role", "r", "-o", "json").stdout)
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+
+
+def test_server_side_dry_run_changes_nothing(apiserver: ApiServer) -> None:
+    ns = "dry"
+    apiserver.kubectl("create", "ns", ns)
+    apiserver.kubectl("-n", ns, "create", "configmap", "c", "--from-literal=a=1")
+    apiserver.kubectl("-n", ns, "delete", "configmap", "c", "--dry-run=server")
+    apiserver.kubectl("-n", ns, "create", "configmap", "d", "--dry-run=server")
+    apiserver.kubectl("-n", ns, "label", "configmap", "c", "x=y", "--dry-run=server")
+    cms = json.loads(apiserver.kubectl("-n", ns, "get", "cm", "-o", "json").stdout)["items"]
+    assert [(c["metadata"]["name"], c["metadata"].get("labels")) for c in cms] == [("c", None)]

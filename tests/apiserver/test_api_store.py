@@ -42,9 +42,8 @@ def test_compaction_keeps_objects_counter_and_watch_window(
     s.commit("/configmaps", "DELETED", _cm("a", "29"))
     s.commit("/configmaps", "ADDED", _cm("b"))
     s.close()
-    s = Store(tmp_path, history_size=5)  # compacts: the log had 32 lines
+    s = Store(tmp_path, history_size=5)  # snapshot + the log written after it
     assert (tmp_path / "snapshot.json").exists()
-    assert (tmp_path / "wal.jsonl").stat().st_size == 0
     assert s.rv == 32 and s.get("/configmaps", "default", "a") is None
     assert s.by_uid("uid-b") is not None
     with pytest.raises(ValueError):
@@ -55,6 +54,18 @@ def test_compaction_keeps_objects_counter_and_watch_window(
     s.close()
     s = Store(tmp_path, history_size=5)
     assert s.rv == 33 and s.get("/configmaps", "default", "b")["data"] == {"v": "2"}
+
+
+def test_a_long_session_compacts_while_running(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_mod, "COMPACT_AFTER_LINES", 10)
+    s = Store(tmp_path)
+    for i in range(25):
+        s.commit("/configmaps", "ADDED", _cm(f"c{i}"))
+    assert len((tmp_path / "wal.jsonl").read_text().splitlines()) < 10
+    s.close()
+    s = Store(tmp_path)
+    assert len(s.list("/configmaps")) == 25 and s.rv == 25
 
 
 class _Sink:

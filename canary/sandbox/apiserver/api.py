@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import string
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -287,7 +286,7 @@ class Api:
             if want_rv and want_rv != cur["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
             new = self._prepare_update(rt, cur, body, sub)
-            return rt.served(self._write(rt, cur, new, dry_run))
+            return rt.served(self.write_update(rt, cur, new, dry_run))
 
     def _prepare_update(self, rt: ResourceType, cur: Obj, body: Obj, sub: str) -> Obj:
         cmd = cur["metadata"]
@@ -330,7 +329,7 @@ class Api:
                              "conditions": (cur.get("status") or {}).get("conditions", [])}
         return new
 
-    def _write(self, rt: ResourceType, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
+    def write_update(self, rt: ResourceType, cur: Obj, new: Obj, dry_run: bool = False) -> Obj:
         """Commit an update of ``cur`` (generation, finalizer completion, no-op detection)."""
         md = new["metadata"]
         if _content(new) != _content(cur) and tracks_generation(rt):
@@ -360,7 +359,7 @@ class Api:
                 raise errors.conflict(rt.plural, rt.group, name)
             new = copy.deepcopy(cur)
             _set_path(new, rt.scale_paths[0], replicas)
-            return self._scale_of(rt, rt.served(self._write(rt, cur, new, dry_run)))
+            return self._scale_of(rt, rt.served(self.write_update(rt, cur, new, dry_run)))
 
     # -- patch ----------------------------------------------------------------------------
 
@@ -472,7 +471,7 @@ class Api:
         if rt is None:
             self.store.commit(key, "DELETED" if md.get("deletionTimestamp") else "MODIFIED", new)
             return
-        self._write(rt, obj, new)
+        self.write_update(rt, obj, new)
 
     def delete_collection(self, rt: ResourceType, ns: str | None, opts: Obj, label_sel: Any,
                           field_sel: Any, dry_run: bool = False) -> Obj:
@@ -494,7 +493,3 @@ class Api:
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def fresh_name_suffix() -> str:
-    return "".join(random.choices(string.ascii_lowercase, k=5))

@@ -107,7 +107,9 @@ class Collector:
                 new = {**ns, "metadata": dict(md),
                        "spec": {**ns.get("spec", {}),
                                 "finalizers": [f for f in spec_fins if f != "kubernetes"]}}
-                self.api._write(self.api.registry.storage_type(NAMESPACE_KEY), ns, new)
+                ns_type = self.api.registry.storage_type(NAMESPACE_KEY)
+                assert ns_type is not None
+                self.api.write_update(ns_type, ns, new)
 
     def _clean_crds(self) -> None:
         for crd in self.store.list(CRD_KEY):

@@ -7,6 +7,7 @@ storage ``key`` (``group/plural``); objects are stored at the storage version an
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -278,8 +279,6 @@ def _group_order(group: str) -> tuple[int, str]:
 
 def _version_priority(v: str) -> tuple[int, int, int]:
     """Kubernetes version ordering: GA > beta > alpha, higher numbers first."""
-    import re
-
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", v)
     if not m:
         return (3, 0, 0)
@@ -288,6 +287,3 @@ def _version_priority(v: str) -> tuple[int, int, int]:
     minor = int(m.group(3) or 0)
     return (stage, -major, -minor)
 
-
-def with_version(rt: ResourceType, version: str) -> ResourceType:
-    return replace(rt, version=version)

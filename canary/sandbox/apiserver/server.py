@@ -262,6 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if method == "DELETE":
             opts = self._delete_options(raw, query)
+            dry_run = dry_run or bool(opts.get("dryRun"))
             if name is None:
                 label_sel, field_sel = self._selectors(rt, query)
                 self._send(200, api.delete_collection(rt, ns, opts, label_sel, field_sel,
@@ -291,6 +292,16 @@ class Handler(BaseHTTPRequestHandler):
     def _wants_table(self) -> bool:
         return "as=Table" in (self.headers.get("Accept") or "")
 
+    def _wants_partial(self) -> bool:
+        """Metadata-only clients ask for ``as=PartialObjectMetadata[List]``."""
+        accept = self.headers.get("Accept") or ""
+        return "as=PartialObjectMetadata" in accept and not self._wants_table()
+
+    @staticmethod
+    def _partial(obj: Obj) -> Obj:
+        return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj.get("metadata") or {}}
+
     def _columns(self, rt: ResourceType) -> list[Obj] | None:
         if not rt.custom:
             return None
@@ -312,6 +323,8 @@ class Handler(BaseHTTPRequestHandler):
         if self._wants_table() and obj.get("kind") == rt.kind:
             rv = (obj.get("metadata") or {}).get("resourceVersion", "")
             self._send(code, self._table(rt, [obj], rv))
+        elif self._wants_partial() and obj.get("kind") == rt.kind:
+            self._send(code, self._partial(obj))
         else:
             self._send(code, obj)
 
@@ -340,6 +353,11 @@ class Handler(BaseHTTPRequestHandler):
         items, rv = self.server.api.list(rt, ns, label_sel, field_sel)
         if self._wants_table():
             self._send(200, self._table(rt, items, str(rv)))
+            return
+        if self._wants_partial():
+            self._send(200, {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": {"resourceVersion": str(rv)},
+                             "items": [self._partial(o) for o in items]})
             return
         self._send(200, {"kind": rt.list_kind, "apiVersion": rt.api_version,
                          "metadata": {"resourceVersion": str(rv)}, "items": items})
@@ -450,6 +468,8 @@ class Handler(BaseHTTPRequestHandler):
     def _write_event(self, etype: str, obj: Obj, rt: ResourceType) -> None:
         if etype in ("ADDED", "MODIFIED", "DELETED") and self._wants_table():
             obj = self._table(rt, [obj])
+        elif etype in ("ADDED", "MODIFIED", "DELETED") and self._wants_partial():
+            obj = self._partial(obj)
         data = dumps({"type": etype, "object": obj}) + b"\n"
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
