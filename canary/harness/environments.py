@@ -34,7 +34,7 @@ IMPLEMENTATIONS = ("bundled", "flagger", "argo-rollouts")
 Pipeline = list[list[str]]  # one shell pipeline: argv of each stage
 
 
-class EnvironmentError_(RuntimeError):
+class EnvironmentUnavailable(RuntimeError):
     """The environment cannot be used; the message says why and what to do."""
 
 
@@ -147,7 +147,7 @@ def apply_crds(env: Environment, rootdir: Path | None, timeout: float = 30.0) ->
             break
         except Exception:  # noqa: BLE001 - not served yet
             if time.monotonic() > deadline:
-                raise EnvironmentError_("the Canary CRD was applied but is not served after "
+                raise EnvironmentUnavailable("the Canary CRD was applied but is not served after "
                                         f"{timeout:.0f}s") from None
             time.sleep(0.1)
     return applied
@@ -190,9 +190,9 @@ class SandboxEnvironment(Environment):
         try:
             from canary.sandbox.manager import Sandbox
         except ImportError as e:
-            raise EnvironmentError_(f"the sandbox is not available in this build ({e})") from e
+            raise EnvironmentUnavailable(f"the sandbox is not available in this build ({e})") from e
         if shutil.which("kubectl") is None:
-            raise EnvironmentError_("kubectl is not on PATH; the steps run the stock kubectl "
+            raise EnvironmentUnavailable("kubectl is not on PATH; the steps run the stock kubectl "
                                     "as the tutorial does (install kubectl >= 1.28)")
         self.sandbox = Sandbox.start(self.workdir, time_scale=self.time_scale)
         self.kubeconfig = kubectl_kubeconfig(Path(self.sandbox.kubeconfig),
@@ -289,7 +289,7 @@ class PortForwards:
                     self._procs[key] = (proc, local)
                     return local
             proc.kill()
-            raise EnvironmentError_(f"kubectl port-forward {target} -n {namespace} {port} did "
+            raise EnvironmentUnavailable(f"kubectl port-forward {target} -n {namespace} {port} did "
                                     f"not come up within {timeout:.0f}s")
 
     def close(self) -> None:
@@ -377,16 +377,19 @@ class ExistingEnvironment(ClusterEnvironment):
 
     def start(self) -> None:
         if not self.allowed:
-            raise EnvironmentError_(
+            raise EnvironmentUnavailable(
                 "refusing to run against an existing cluster without --allow-existing-cluster: "
                 "scenarios create and delete namespaces (e.g. `test`) and apply CRDs there")
         # A private, single-context copy: shell steps then need no --context and the user's
         # kubeconfig (and its current-context) is never touched.
         self.workdir.mkdir(parents=True, exist_ok=True)
+        for path in (self.source_kubeconfig or "").split(os.pathsep):
+            if path and not Path(path).expanduser().is_file():
+                raise EnvironmentUnavailable(f"--kubeconfig {path} does not exist")
         p = subprocess.run(minify_kubeconfig_command(self.source_kubeconfig, self.context),
                            capture_output=True, text=True, timeout=30)
         if p.returncode != 0:
-            raise EnvironmentError_(f"cannot read kubeconfig/context: {p.stderr.strip()}")
+            raise EnvironmentUnavailable(f"cannot read kubeconfig/context: {p.stderr.strip()}")
         self.kubeconfig = self.workdir / "kubeconfig"
         self.kubeconfig.write_text(p.stdout)
         self.kubeconfig.chmod(0o600)
@@ -459,8 +462,9 @@ def run_pipeline(pipeline: Pipeline, env: dict[str, str], timeout: float = 600) 
             if p.returncode != 0:
                 err.seek(0)
                 msg = err.read().decode(errors="replace").strip()
-                raise EnvironmentError_(f"`{' | '.join(' '.join(a) for a in pipeline)}` failed "
-                                        f"at `{' '.join(argv)}` (exit {p.returncode}): {msg}")
+                line = " | ".join(" ".join(a) for a in pipeline)
+                raise EnvironmentUnavailable(f"`{line}` failed at `{' '.join(argv)}` "
+                                             f"(exit {p.returncode}): {msg}")
         return out.decode(errors="replace")
     finally:
         for p, err in procs:
@@ -487,12 +491,12 @@ class KindEnvironment(ClusterEnvironment):
     def start(self) -> None:
         missing = kind_missing_tools()
         if missing:
-            raise EnvironmentError_(f"the kind environment needs {', '.join(missing)} on PATH "
+            raise EnvironmentUnavailable(f"the kind environment needs {', '.join(missing)} on PATH "
                                     f"(and a running Docker); see docs/harness.md")
         try:
             from pytest_kind import KindCluster
         except ImportError as e:
-            raise EnvironmentError_("the kind environment needs pytest-kind: "
+            raise EnvironmentUnavailable("the kind environment needs pytest-kind: "
                                     "pip install 'canary[kind]'") from e
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cluster = KindCluster(self.cluster_name, self.workdir / "kubeconfig",

@@ -1,14 +1,13 @@
 """Manifests shipped with the harness, so an installed plugin can deploy the demo anywhere.
 
-``fixtures/manifests/podinfo-demo.yaml`` in the repository is the same file (a unit test keeps
-them identical).
+``canary/manifests`` is the repository's ``fixtures/manifests`` (a symlink), packaged as data.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-MANIFEST_DIR = Path(__file__).parent / "manifests"
+MANIFEST_DIR = Path(__file__).resolve().parents[1] / "manifests"
 DEMO_URL = "https://run.linkerd.io/flagger.yml"
 
 

@@ -234,7 +234,10 @@ class EnvHolder:
                 self.env = self._start()
                 return self.env
             except Exception as e:  # noqa: BLE001 - reported as the scenarios' skip reason
-                self.error = f"{type(e).__name__}: {e}"
+                from canary.harness.environments import EnvironmentUnavailable
+
+                self.error = str(e) if isinstance(e, EnvironmentUnavailable) else \
+                    f"{type(e).__name__}: {e}"
                 self.stop()
         msg = f"{self.settings.env} environment could not start: {self.error}"
         if self.settings.strict:
@@ -353,7 +356,7 @@ def collect_diagnostics(ctx: Any) -> dict[str, str]:
     """Events, Canary/HTTPRoute YAML, pod logs and the engine log of the scenario's namespaces."""
     env = ctx.env
     out: dict[str, str] = {}
-    namespaces = sorted(set(ctx.recorder._namespaces) if ctx.recorder else set())
+    namespaces = ctx.recorder.namespaces if ctx.recorder else []
     for ns in namespaces:
         p = env.kubectl(["-n", ns, "get", "events", "--sort-by=.lastTimestamp"], check=False,
                         timeout=20)

@@ -19,6 +19,7 @@ from canary.kube.client import ApiError, ApiUnavailable, Gone, KubeClient, NotFo
 
 HTTPROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
 CANARY_VERSION = "flagger.app/v1beta1"
+ROLLOUT_VERSION = "argoproj.io/v1alpha1"
 WATCH_TIMEOUT = 5  # seconds; bounds how long stop() waits for a quiet watch to notice
 
 SUCCESS_RATE_QUERY = (
@@ -77,10 +78,16 @@ class TimelineRecorder:
         self._spawn(self._watch_loop, HTTPROUTE_VERSIONS, "HTTPRoute", namespace, self._on_route)
         self._spawn(self._watch_loop, (CANARY_VERSION,), "Canary", namespace, self._on_canary)
         self._spawn(self._watch_loop, ("v1",), "Event", namespace, self._on_event)
+        self._spawn(self._watch_loop, (ROLLOUT_VERSION,), "Rollout", namespace, self._on_rollout)
         if self._prometheus:
             self._spawn(self._sample_prometheus, namespace)
         if self.stats_sources:
             self._spawn(self._sample_clients, namespace)
+
+    @property
+    def namespaces(self) -> list[str]:
+        with self._lock:
+            return sorted(self._namespaces)
 
     def stop(self, wait: float = 1.0) -> None:
         self._stop.set()
@@ -148,6 +155,19 @@ class TimelineRecorder:
                  "failedChecks": st.get("failedChecks", 0), "iterations": st.get("iterations", 0)}
         self.buffer.add("canary", dedupe_key=md.get("name"), dedupe_value=state,
                         namespace=md.get("namespace"), name=md.get("name"), target=target,
+                        **state)
+
+    def _on_rollout(self, typ: str, obj: dict[str, Any]) -> None:
+        """Argo Rollouts are recorded like Canaries (kind "canary", resource "Rollout") so the
+        phase helpers and the report's phase bands work for both."""
+        md = obj.get("metadata") or {}
+        st = obj.get("status") or {}
+        weights = ((st.get("canary") or {}).get("weights") or {}).get("canary") or {}
+        phase = "Deleted" if typ == "DELETED" else st.get("phase") or ""
+        state = {"phase": phase, "canaryWeight": weights.get("weight", 0),
+                 "currentStepIndex": st.get("currentStepIndex"), "message": st.get("message", "")}
+        self.buffer.add("canary", dedupe_key=f"Rollout/{md.get('name')}", dedupe_value=state,
+                        namespace=md.get("namespace"), name=md.get("name"), resource="Rollout",
                         **state)
 
     def _on_event(self, typ: str, ev: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -55,6 +56,12 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "canary-sandbox"
     sys_version = ""
     quiet = True
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body are separate writes: on a kept-alive connection (the mesh pools
+        # them) Nagle + the peer's delayed ACK would add 40 ms to every answer
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def version_string(self) -> str:
         return self.server_version

@@ -1,0 +1,292 @@
+"""The reconcile loop for Argo Rollouts (``argoproj.io/v1alpha1`` ``Rollout``, canary strategy).
+
+Each pass lists the Rollouts and their ReplicaSets, asks the pure engine
+(:func:`canary.engine.argo.reconcile`) what to do, performs the actions (ReplicaSets, Service
+selectors, HTTPRoute weights), writes the status with optimistic concurrency and then records the
+events. All state lives in the Rollout's status and the ReplicaSets' annotations, so the loop
+can be killed and restarted at any moment. Watches on Rollouts and ReplicaSets wake the loop;
+timed pauses and scale-down deadlines wake it through the engine's requeue hint.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from typing import Any
+
+from canary.clock import Clock
+from canary.controller.argo_router import GatewayRouter
+from canary.controller.events import EventRecorder
+from canary.engine import argo
+from canary.kube.client import (
+    AlreadyExists,
+    ApiError,
+    ApiUnavailable,
+    Conflict,
+    KubeClient,
+    NotFound,
+    Obj,
+)
+from canary.spec.rollout import (
+    HASH_LABEL,
+    MANAGED_BY_ANNOTATION,
+    REVISION_ANNOTATION,
+    SCALE_DOWN_ANNOTATION,
+    RolloutSpec,
+    parse_rollout,
+)
+
+API = "argoproj.io/v1alpha1"
+COMPONENT = "rollouts-controller"
+RESYNC = 30.0  # spec seconds between full passes when nothing wakes the loop
+RETRY = 2.0  # spec seconds before retrying after an API error
+
+
+class RolloutController:
+    def __init__(self, client: KubeClient, clock: Clock, namespace: str | None,
+                 log: logging.Logger) -> None:
+        self.client = client
+        self.clock = clock
+        self.namespace = namespace
+        self.log = log
+        self.recorder = EventRecorder(client, COMPONENT, clock)
+        self.router = GatewayRouter(client)
+        self._wake = threading.Event()
+        self._missing_crd_logged = False
+
+    # -- loop ---------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        threading.Thread(target=self._relay_stop, args=(stop,), daemon=True,
+                         name="rollouts-stop").start()
+        for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1")):
+            threading.Thread(target=self._watch, args=(stop, api, kind), daemon=True,
+                             name=f"rollouts-watch-{kind.lower()}").start()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                wait = self.reconcile_all()
+            except (ApiError, ApiUnavailable) as e:
+                self.log.warning("rollouts: %s", e)
+                wait = RETRY
+            except Exception:  # noqa: BLE001 - one bad pass must not kill the engine thread
+                self.log.exception("rollouts: reconcile pass failed")
+                wait = RETRY
+            if stop.is_set():
+                break
+            self.clock.wait(self._wake, min(wait, RESYNC))
+
+    def _relay_stop(self, stop: threading.Event) -> None:
+        stop.wait()
+        self._wake.set()
+
+    def _watch(self, stop: threading.Event, api: str, kind: str) -> None:
+        while not stop.is_set():
+            try:
+                for _type, _obj in self.client.watch(api, kind, self.namespace,
+                                                     timeout_seconds=20):
+                    self._wake.set()
+                    if stop.is_set():
+                        return
+            except (ApiError, ApiUnavailable) as e:
+                self.log.debug("rollouts: watch %s: %s", kind, e)
+                stop.wait(1.0)
+            except Exception:  # noqa: BLE001 - keep watching; the loop also resyncs
+                self.log.exception("rollouts: watch %s failed", kind)
+                stop.wait(1.0)
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    def reconcile_all(self) -> float:
+        """Reconcile every Rollout once; return spec seconds until the next pass is due."""
+        try:
+            rollouts = self.client.items(API, "Rollout", self.namespace)
+        except NotFound:
+            if not self._missing_crd_logged:
+                self.log.info("rollouts: %s Rollout not served (CRD not installed); waiting", API)
+                self._missing_crd_logged = True
+            self.client.forget_resources()
+            return RESYNC / 3
+        self._missing_crd_logged = False
+        by_ns: dict[str, list[Obj]] = {}
+        wait = RESYNC
+        for ro in rollouts:
+            ns = ro["metadata"].get("namespace") or "default"
+            if ns not in by_ns:
+                by_ns[ns] = self.client.items("apps/v1", "ReplicaSet", ns)
+            try:
+                due = self.reconcile(ro, by_ns[ns])
+            except Conflict:
+                due = 0.0
+            if due is not None:
+                wait = min(wait, due)
+        return wait
+
+    def reconcile(self, ro: Obj, replicasets: list[Obj]) -> float | None:
+        """One Rollout: decide, act, write status, record events. Returns the requeue hint."""
+        if ro["metadata"].get("deletionTimestamp"):
+            return None
+        spec = parse_rollout(ro)
+        uid = ro["metadata"].get("uid")
+        owned = [rs for rs in replicasets if _owned_by(rs, uid)]
+        obs = argo.Observations(
+            now=self.clock.now(), replicasets=_observe(owned),
+            generation=int(ro["metadata"].get("generation") or 0), scale=self.clock.scale,
+            warnings=self._route_warnings(spec) if not spec.errors else {})
+        decision = argo.reconcile(spec, ro.get("status") or {}, obs)
+        events = list(decision.events)
+        for action in _dedupe(decision.actions):
+            events.extend(self._act(ro, spec, action))
+        status = decision.status
+        if status != (ro.get("status") or {}):
+            self._write_status(ro, status)
+        for ev in events:
+            self.recorder.emit(ro, ev.type_, ev.reason, ev.message)
+        if events:
+            self.log.info("rollout %s/%s: %s", spec.namespace, spec.name,
+                          "; ".join(e.message for e in events))
+        return decision.requeue_after
+
+    def _write_status(self, ro: Obj, status: dict[str, Any]) -> None:
+        new = copy.deepcopy(ro)
+        new["status"] = status
+        new.setdefault("apiVersion", API)
+        new.setdefault("kind", "Rollout")
+        try:
+            self.client.update_status(new)
+        except NotFound:
+            # A Rollout CRD without the status subresource: the status lives on the object.
+            self.client.update(new)
+
+    def _route_warnings(self, spec: RolloutSpec) -> dict[str, tuple[str, str]]:
+        problems: list[str] = []
+        for ref in spec.routes:
+            got = self.router.get(ref)
+            if got is not None:
+                problems.extend(self.router.backend_problems(got[1]))
+        if not problems:
+            return {}
+        return {"TrafficRoutingWarning": ("BackendPortMismatch", "; ".join(problems))}
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _act(self, ro: Obj, spec: RolloutSpec, action: argo.Action) -> list[argo.Event]:
+        ns = spec.namespace
+        try:
+            if isinstance(action, argo.CreateReplicaSet):
+                self._create_rs(ro, spec, action)
+            elif isinstance(action, argo.ScaleReplicaSet):
+                deadline = (argo.rfc3339(action.scale_down_at)
+                            if action.scale_down_at is not None else None)
+                self.client.patch("apps/v1", "ReplicaSet", action.name, {
+                    "metadata": {"annotations": {SCALE_DOWN_ANNOTATION: deadline}},
+                    "spec": {"replicas": action.replicas}}, ns)
+            elif isinstance(action, argo.DeleteReplicaSet):
+                self.client.delete("apps/v1", "ReplicaSet", action.name, ns)
+            elif isinstance(action, argo.SetServiceSelector):
+                return self._set_selector(spec, action)
+            elif isinstance(action, argo.SetWeight):
+                out = []
+                for ref in spec.routes:
+                    res = self.router.set_weight(ref, spec.canary_service, spec.stable_service,
+                                                 action.canary_weight)
+                    if res.error:
+                        out.append(argo.Event("Warning", "TrafficRoutingError", res.error))
+                return out
+        except NotFound as e:
+            return [argo.Event("Warning", "ReconcileError", f"{e.message or e}")]
+        return []
+
+    def _create_rs(self, ro: Obj, spec: RolloutSpec, a: argo.CreateReplicaSet) -> None:
+        template = copy.deepcopy(spec.template)
+        tmd = template.setdefault("metadata", {})
+        tmd.setdefault("labels", {})[HASH_LABEL] = a.hash
+        rs = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": a.name,
+                "namespace": spec.namespace,
+                "labels": dict(tmd["labels"]),
+                "annotations": {REVISION_ANNOTATION: str(a.revision)},
+                "ownerReferences": [{
+                    "apiVersion": API, "kind": "Rollout", "name": spec.name,
+                    "uid": ro["metadata"].get("uid", ""), "controller": True,
+                    "blockOwnerDeletion": True}],
+            },
+            "spec": {
+                "replicas": a.replicas,
+                "selector": {"matchLabels": {**spec.selector, HASH_LABEL: a.hash}},
+                "template": template,
+            },
+        }
+        try:
+            self.client.create(rs)
+        except AlreadyExists:
+            self.client.patch("apps/v1", "ReplicaSet", a.name,
+                              {"spec": {"replicas": a.replicas}}, spec.namespace)
+
+    def _set_selector(self, spec: RolloutSpec, a: argo.SetServiceSelector) -> list[argo.Event]:
+        svc = self.client.get_or_none("v1", "Service", a.service, spec.namespace)
+        if svc is None:
+            return [argo.Event("Warning", "ServiceNotFound",
+                               f"Service {spec.namespace}/{a.service} not found (named by "
+                               f"spec.strategy.canary of Rollout {spec.name})")]
+        md = svc.get("metadata") or {}
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        managed = (md.get("annotations") or {}).get(MANAGED_BY_ANNOTATION)
+        if selector.get(HASH_LABEL) == a.hash and managed == spec.name:
+            return []
+        self.client.patch("v1", "Service", a.service, {
+            "metadata": {"annotations": {MANAGED_BY_ANNOTATION: spec.name}},
+            "spec": {"selector": {HASH_LABEL: a.hash}}}, spec.namespace)
+        return []
+
+
+def _owned_by(obj: Obj, uid: str | None) -> bool:
+    return any(o.get("uid") == uid and o.get("controller")
+               for o in obj["metadata"].get("ownerReferences") or [])
+
+
+def _observe(replicasets: list[Obj]) -> dict[str, argo.ReplicaSetObs]:
+    out: dict[str, argo.ReplicaSetObs] = {}
+    for rs in replicasets:
+        md = rs["metadata"]
+        h = (md.get("labels") or {}).get(HASH_LABEL)
+        if not h:
+            continue
+        ann = md.get("annotations") or {}
+        st = rs.get("status") or {}
+        try:
+            revision = int(ann.get(REVISION_ANNOTATION, "0"))
+        except ValueError:
+            revision = 0
+        out[h] = argo.ReplicaSetObs(
+            name=md["name"], hash=h, revision=revision,
+            replicas=int((rs.get("spec") or {}).get("replicas", 1)),
+            ready=int(st.get("readyReplicas") or 0),
+            available=int(st.get("availableReplicas") or 0),
+            current=int(st.get("replicas") or 0),
+            scale_down_at=argo.parse_time(ann.get(SCALE_DOWN_ANNOTATION)))
+    return out
+
+
+def _dedupe(actions: list[argo.Action]) -> list[argo.Action]:
+    """Keep the last selector per Service and drop repeated weights and scales in a row."""
+    last_selector: dict[str, int] = {}
+    for i, a in enumerate(actions):
+        if isinstance(a, argo.SetServiceSelector):
+            last_selector[a.service] = i
+    out: list[argo.Action] = []
+    for i, a in enumerate(actions):
+        if isinstance(a, argo.SetServiceSelector) and last_selector[a.service] != i:
+            continue
+        if out and a == out[-1]:
+            continue
+        if isinstance(a, argo.SetWeight):
+            prev = next((p for p in reversed(out) if isinstance(p, argo.SetWeight)), None)
+            if prev is not None and prev == a:
+                continue
+        out.append(a)
+    return out

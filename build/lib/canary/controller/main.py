@@ -1,0 +1,128 @@
+"""``canary engine``: the controller process for Canaries (and Argo Rollouts when present)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from canary.clock import Clock
+from canary.controller.logs import setup_logging
+from canary.controller.observability import ObservabilityServer
+from canary.kube.client import ApiUnavailable, KubeClient
+
+log = logging.getLogger("canary.engine")
+
+UrlResolver = Callable[[str, "str | None"], str]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="canary engine",
+                                description="Run the Flagger-compatible canary controller.")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
+                   help="kubeconfig of the cluster (default $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context (default: current-context)")
+    p.add_argument("--namespace", help="watch only this namespace (default: all)")
+    p.add_argument("--metrics-server",
+                   help="Prometheus URL overriding every MetricTemplate's provider.address")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="wall seconds per spec second (0.05 makes a 10s interval 0.5s)")
+    p.add_argument("--log-format", choices=["json", "text"], default="text")
+    p.add_argument("--port", type=int, default=0,
+                   help="port for /metrics and /healthz on 127.0.0.1 (0 = a free port)")
+    p.add_argument("--sandbox-dir",
+                   help="sandbox directory whose dns.json resolves in-cluster addresses")
+    return p
+
+
+def make_resolver(sandbox_dir: str | None) -> UrlResolver:
+    """In-cluster hostnames -> sandbox addresses when a sandbox directory is known."""
+    if not sandbox_dir:
+        return lambda url, namespace=None: url
+    from canary.sandbox.resolver import resolve_url
+
+    def resolve(url: str, namespace: str | None = None) -> str:
+        return resolve_url(url, namespace, sandbox_dir)
+
+    return resolve
+
+
+def _sandbox_dir(args: argparse.Namespace) -> str | None:
+    if args.sandbox_dir:
+        return args.sandbox_dir
+    if args.kubeconfig:
+        d = os.path.dirname(os.path.abspath(args.kubeconfig))
+        if os.path.exists(os.path.join(d, "dns.json")):
+            return d
+    return None
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_format)
+    if args.time_scale <= 0:
+        print(f"canary engine: --time-scale must be > 0, got {args.time_scale}", file=sys.stderr)
+        return 2
+    try:
+        client = KubeClient.from_kubeconfig(args.kubeconfig, args.context)
+    except ApiUnavailable as e:
+        print(f"canary engine: {e}", file=sys.stderr)
+        return 2
+    clock = Clock(args.time_scale)
+    resolver = make_resolver(_sandbox_dir(args))
+
+    from canary.controller.flagger_loop import FlaggerController
+    from canary.controller.metrics_registry import EngineMetrics
+
+    metrics = EngineMetrics()
+    server = ObservabilityServer(metrics.registry, args.port)
+    try:
+        server.start()
+    except OSError as e:
+        print(f"canary engine: cannot listen on 127.0.0.1:{args.port}: {e}", file=sys.stderr)
+        return 2
+    print(f"canary engine: metrics on http://127.0.0.1:{server.port}/metrics", flush=True)
+    log.info("engine starting: server=%s namespace=%s time-scale=%s metrics-server=%s",
+             client.config.server, args.namespace or "<all>", args.time_scale,
+             args.metrics_server or "<from MetricTemplates>")
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
+                                metrics_server=args.metrics_server, resolve_url=resolver)
+    threads = [threading.Thread(target=flagger.run, args=(stop,), name="flagger", daemon=True)]
+    if importlib.util.find_spec("canary.controller.argo_loop") is not None:
+        from canary.controller.argo_loop import RolloutController
+
+        argo = RolloutController(client, clock, args.namespace, logging.getLogger("canary.argo"))
+        threads.append(threading.Thread(target=argo.run, args=(stop,), name="rollouts",
+                                        daemon=True))
+    for t in threads:
+        t.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+        if not all(t.is_alive() for t in threads):
+            log.error("a controller thread died; stopping")
+            stop.set()
+            break
+    for t in threads:
+        t.join(timeout=5)
+    server.stop()
+    log.info("engine stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,753 @@
+"""The Argo Rollouts canary step walk as a pure decision function.
+
+``reconcile(spec, status, obs)`` takes the parsed Rollout, its current ``status`` and what the
+controller observed (the Rollout's ReplicaSets with readiness, the time) and returns the actions
+to take plus the new status. No I/O here: the controller performs the actions, writes the
+status and emits the events. The order and the strings follow Argo (``rollout/canary.go``,
+``rollout/pause.go``, ``rollout/trafficrouting.go``, ``utils/conditions``).
+
+Times in status are wall-clock timestamps; spec durations (pauses, scale-down delays) are
+multiplied by ``obs.scale`` (the clock's time scale) before they are compared with them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from canary.spec.rollout import RolloutSpec, Step, canary_replicas
+
+CANARY_PAUSE = "CanaryPauseStep"
+
+
+# -- observations and actions ----------------------------------------------------------------
+
+
+@dataclass
+class ReplicaSetObs:
+    name: str
+    hash: str
+    revision: int
+    replicas: int  # spec.replicas
+    ready: int = 0
+    available: int = 0
+    current: int = 0  # status.replicas (pods that exist)
+    scale_down_at: float | None = None  # wall time from the scale-down-deadline annotation
+
+
+@dataclass
+class Observations:
+    now: float  # wall seconds since the epoch
+    replicasets: dict[str, ReplicaSetObs] = field(default_factory=dict)  # by pod-template hash
+    generation: int = 0
+    scale: float = 1.0  # clock time scale: spec seconds * scale = wall seconds
+    # condition type -> (reason, message) for problems found outside the spec (route checks)
+    warnings: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class CreateReplicaSet:
+    name: str
+    hash: str
+    revision: int
+    replicas: int
+
+
+@dataclass
+class ScaleReplicaSet:
+    name: str
+    replicas: int
+    scale_down_at: float | None = None  # deadline annotation to set; None removes it
+
+
+@dataclass
+class DeleteReplicaSet:
+    name: str
+
+
+@dataclass
+class SetServiceSelector:
+    service: str
+    hash: str
+
+
+@dataclass
+class SetWeight:
+    canary_weight: int  # stable gets max_weight - canary_weight
+
+
+@dataclass
+class Event:
+    type_: str
+    reason: str
+    message: str
+
+
+Action = CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetServiceSelector | SetWeight
+
+
+@dataclass
+class Decision:
+    status: dict[str, Any]
+    actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float | None = None  # spec seconds until something is due
+
+    def requeue(self, spec_seconds: float) -> None:
+        spec_seconds = max(0.0, spec_seconds)
+        if self.requeue_after is None or spec_seconds < self.requeue_after:
+            self.requeue_after = spec_seconds
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def rfc3339(ts: float) -> str:
+    """Wall time as RFC 3339 with microseconds (time-scaled pauses are shorter than 1s)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def current_set_weight(spec: RolloutSpec, index: int, aborted: bool) -> int:
+    """Argo's ``GetCurrentSetWeight``: the last setWeight at or before ``index``."""
+    if aborted:
+        return 0
+    if index >= len(spec.steps):
+        return spec.max_weight
+    for step in reversed(spec.steps[: index + 1]):
+        if step.kind == "setWeight" and step.weight is not None:
+            return step.weight
+    return 0
+
+
+def previous_set_weight(spec: RolloutSpec, index: int) -> int:
+    for step in reversed(spec.steps[:index]):
+        if step.kind == "setWeight" and step.weight is not None:
+            return step.weight
+    return 0
+
+
+def canary_scale_override(spec: RolloutSpec, index: int) -> dict[str, Any] | None:
+    """The setCanaryScale in force at ``index`` (it persists until matchTrafficWeight)."""
+    for step in reversed(spec.steps[: min(index, len(spec.steps) - 1) + 1]):
+        if step.kind == "setCanaryScale" and step.scale is not None:
+            return None if step.scale.get("matchTrafficWeight") else step.scale
+    return None
+
+
+def basic_canary_counts(replicas: int, weight: int) -> tuple[int, int]:
+    """(canary, stable) pods approximating ``weight`` without a traffic router: nearest
+    integer (ties up), at least one pod of each while the weight is strictly between 0 and 100
+    (Argo's ``approximateWeightedCanaryStableReplicaCounts``, simplified)."""
+    if replicas <= 0:
+        return 0, 0
+    if weight <= 0:
+        return 0, replicas
+    if weight >= 100:
+        return replicas, 0
+    canary = max(1, int(replicas * weight / 100 + 0.5))
+    return canary, max(1, replicas - canary)
+
+
+def desired_stable_replicas(spec: RolloutSpec, index: int) -> int:
+    """Traffic routing keeps the stable at full scale; a basic canary trades pods."""
+    if spec.traffic_routed or index >= len(spec.steps):
+        return spec.replicas
+    return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[1]
+
+
+def desired_canary_replicas(spec: RolloutSpec, index: int) -> int:
+    if index >= len(spec.steps):
+        return spec.replicas
+    if not spec.traffic_routed:
+        return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[0]
+    override = canary_scale_override(spec, index)
+    if override is not None:
+        if "replicas" in override:
+            return int(override["replicas"])
+        return canary_replicas(spec.replicas, int(override.get("weight") or 0), 100)
+    return canary_replicas(spec.replicas, current_set_weight(spec, index, False),
+                           spec.max_weight)
+
+
+def set_condition(status: dict[str, Any], ctype: str, cstatus: str, reason: str, message: str,
+                  now: float) -> None:
+    conds = status.setdefault("conditions", [])
+    ts = rfc3339(now)
+    for c in conds:
+        if c.get("type") == ctype:
+            if c.get("status") != cstatus:
+                c["lastTransitionTime"] = ts
+            if (c.get("status"), c.get("reason"), c.get("message")) != (cstatus, reason, message):
+                c["lastUpdateTime"] = ts
+            c.update(status=cstatus, reason=reason, message=message)
+            return
+    conds.append({"type": ctype, "status": cstatus, "reason": reason, "message": message,
+                  "lastUpdateTime": ts, "lastTransitionTime": ts})
+
+
+def remove_condition(status: dict[str, Any], ctype: str) -> None:
+    conds = [c for c in status.get("conditions") or [] if c.get("type") != ctype]
+    if conds:
+        status["conditions"] = conds
+    else:
+        status.pop("conditions", None)
+
+
+def get_condition(status: dict[str, Any], ctype: str) -> dict[str, Any] | None:
+    for c in status.get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def rollout_phase(status: dict[str, Any], spec_paused: bool = False,
+                  generation: int | None = None,
+                  desired_replicas: int | None = None,
+                  traffic_routed: bool = True) -> tuple[str, str]:
+    """Argo's ``CalculateRolloutPhase`` (first match wins) over a written status."""
+    if generation is not None and status.get("observedGeneration") not in (None, str(generation)):
+        return "Progressing", "waiting for rollout spec update to be observed"
+    conds = status.get("conditions") or []
+    for c in conds:
+        if c.get("type") == "InvalidSpec" and c.get("status") == "True":
+            return "Degraded", f"InvalidSpec: {c.get('message', '')}"
+    for c in conds:
+        if c.get("type") == "Progressing" and c.get("reason") in (
+                "RolloutAborted", "ProgressDeadlineExceeded"):
+            return "Degraded", f"{c['reason']}: {c.get('message', '')}"
+    if spec_paused:
+        return "Paused", "manually paused"
+    pcs = status.get("pauseConditions") or []
+    if pcs:
+        return "Paused", str(pcs[0].get("reason", ""))
+    if status.get("controllerPause") and not pcs:
+        return "Progressing", "waiting for rollout to unpause"
+    replicas = int(status.get("replicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    desired = replicas if desired_replicas is None else desired_replicas
+    if updated < desired:
+        return "Progressing", "more replicas need to be updated"
+    if available < updated:
+        return "Progressing", "updated replicas are still becoming available"
+    if not traffic_routed and replicas > updated:
+        return "Progressing", "old replicas are pending termination"
+    if status.get("stableRS") != status.get("currentPodHash"):
+        return "Progressing", "waiting for all steps to complete"
+    return "Healthy", ""
+
+
+# -- the decision ---------------------------------------------------------------------------
+
+
+class _Ctx:
+    def __init__(self, spec: RolloutSpec, status: dict[str, Any], obs: Observations) -> None:
+        self.spec = spec
+        self.old = status
+        self.st = copy.deepcopy(status)
+        self.obs = obs
+        self.d = Decision(status=self.st)
+        self.now = obs.now
+        # ReplicaSets as they will be once this decision's actions are applied.
+        self.rs = copy.deepcopy(obs.replicasets)
+        self.progressing = False  # an update is moving and its pods are awaited
+
+    def event(self, reason: str, message: str, type_: str = "Normal") -> None:
+        self.d.events.append(Event(type_, reason, message))
+
+    def rs_name(self, h: str) -> str:
+        return f"{self.spec.name}-{h}"
+
+
+def reconcile(spec: RolloutSpec, status: dict[str, Any] | None, obs: Observations) -> Decision:
+    """Decide what to do for one Rollout. ``status`` is the Rollout's current status dict."""
+    c = _Ctx(spec, dict(status or {}), obs)
+    st = c.st
+    for key in ("abort", "promoteFull", "controllerPause"):
+        if key in st and not st[key]:
+            del st[key]  # omitempty booleans, as Argo writes them
+    _report_warnings(c)
+    if spec.errors:
+        msg = "; ".join(spec.errors)
+        prev = get_condition(c.old, "InvalidSpec")
+        if not prev or prev.get("message") != msg or prev.get("status") != "True":
+            c.event("InvalidSpec", msg, "Warning")
+        set_condition(st, "InvalidSpec", "True", "InvalidSpec", msg, c.now)
+        st["observedGeneration"] = str(obs.generation)
+        return _finish(c, touch_replicas=False)
+    remove_condition(st, "InvalidSpec")
+
+    cur = spec.pod_hash
+    stable = st.get("stableRS")
+    rss = obs.replicasets
+    if not stable or stable not in rss:
+        _initial_deploy(c)
+    elif cur == stable:
+        _fully_promoted(c)
+    else:
+        _update(c)
+    st["observedGeneration"] = str(obs.generation)
+    return _finish(c)
+
+
+def _report_warnings(c: _Ctx) -> None:
+    found: dict[str, tuple[str, str]] = dict(c.obs.warnings)
+    if c.spec.warnings:
+        found["SpecWarning"] = ("UnknownField", "; ".join(c.spec.warnings))
+    for ctype in ("SpecWarning", "TrafficRoutingWarning"):
+        if ctype in found:
+            reason, msg = found[ctype]
+            prev = get_condition(c.old, ctype)
+            if not prev or prev.get("message") != msg:
+                c.event(reason, msg, "Warning")
+            set_condition(c.st, ctype, "True", reason, msg, c.now)
+        else:
+            remove_condition(c.st, ctype)
+
+
+def _revision_for(c: _Ctx, h: str) -> int:
+    rs = c.rs.get(h)
+    if rs is not None and rs.revision:
+        return rs.revision
+    return max([r.revision for r in c.rs.values()] + [0]) + 1
+
+
+def _ensure_rs(c: _Ctx, h: str, replicas: int, deadline: float | None = None) -> None:
+    """Create or scale the ReplicaSet for ``h`` to ``replicas``."""
+    rs = c.rs.get(h)
+    rev = _revision_for(c, h)
+    name = c.rs_name(h)
+    if rs is None:
+        c.d.actions.append(CreateReplicaSet(name, h, rev, replicas))
+        c.rs[h] = ReplicaSetObs(name, h, rev, replicas)
+        c.event("NewReplicaSetCreated", f"Created ReplicaSet {name} (revision {rev})")
+        if replicas > 0:
+            c.event("ScalingReplicaSet",
+                    f"Scaled up ReplicaSet {name} (revision {rev}) from 0 to {replicas}")
+        return
+    if rs.replicas != replicas or rs.scale_down_at != deadline:
+        c.d.actions.append(ScaleReplicaSet(rs.name, replicas, deadline))
+    if rs.replicas != replicas:
+        verb = "up" if replicas > rs.replicas else "down"
+        c.event("ScalingReplicaSet", f"Scaled {verb} ReplicaSet {rs.name} (revision {rev}) "
+                                     f"from {rs.replicas} to {replicas}")
+    rs.replicas, rs.scale_down_at = replicas, deadline
+
+
+def _delay(spec: RolloutSpec) -> int:
+    """scaleDownDelaySeconds applies with traffic routing only; a basic canary's old pods go
+    at once."""
+    return spec.scale_down_delay if spec.traffic_routed else 0
+
+
+def _mark_deadline(c: _Ctx, rs: ReplicaSetObs, delay: int) -> None:
+    rs.scale_down_at = c.now + delay * c.obs.scale
+    c.d.actions.append(ScaleReplicaSet(rs.name, rs.replicas, rs.scale_down_at))
+    c.d.requeue(delay)
+
+
+def _scale_down_others(c: _Ctx, keep: set[str], delay: int) -> None:
+    """Old ReplicaSets get a deadline ``delay`` spec seconds out and go to 0 when it passes."""
+    for h, rs in c.rs.items():
+        if h in keep or rs.replicas == 0:
+            continue
+        if rs.scale_down_at is None:
+            if delay <= 0:
+                _ensure_rs(c, h, 0)
+            else:
+                _mark_deadline(c, rs, delay)
+        elif c.now >= rs.scale_down_at:
+            _ensure_rs(c, h, 0)
+        else:
+            c.d.requeue((rs.scale_down_at - c.now) / c.obs.scale)
+
+
+def _set_selectors(c: _Ctx, canary_hash: str, stable_hash: str) -> None:
+    if c.spec.canary_service:
+        c.d.actions.append(SetServiceSelector(c.spec.canary_service, canary_hash))
+    if c.spec.stable_service:
+        c.d.actions.append(SetServiceSelector(c.spec.stable_service, stable_hash))
+
+
+def _set_weight(c: _Ctx, weight: int, canary_hash: str, stable_hash: str) -> None:
+    """Write the route weight and ``status.canary.weights``; event on change."""
+    if not c.spec.traffic_routed:
+        (c.st.get("canary") or {}).pop("weights", None)  # Argo: nil without traffic routing
+        return
+    c.d.actions.append(SetWeight(weight))
+    canary = c.st.setdefault("canary", {})
+    prev = ((canary.get("weights") or {}).get("canary") or {}).get("weight")
+    canary["weights"] = {
+        "canary": {"weight": weight, "podTemplateHash": canary_hash,
+                   "serviceName": c.spec.canary_service},
+        "stable": {"weight": c.spec.max_weight - weight, "podTemplateHash": stable_hash,
+                   "serviceName": c.spec.stable_service},
+    }
+    if prev != weight:
+        msg = (f"Traffic weight updated to {weight}" if prev is None
+               else f"Traffic weight updated from {prev} to {weight}")
+        c.event("TrafficWeightUpdated", msg)
+
+
+def _clear_pause(c: _Ctx, announce: bool = True) -> bool:
+    """Drop the pause; True when the controller had paused (RolloutResumed is due)."""
+    c.st.pop("pauseConditions", None)
+    if c.st.pop("controllerPause", None):
+        if announce:
+            c.event("RolloutResumed", "Rollout is resumed")
+        return True
+    return False
+
+
+def _promote_stable(c: _Ctx, reason: str) -> None:
+    """Argo's ``promoteStable``: the current hash becomes stable."""
+    st = c.st
+    _clear_pause(c)
+    st.pop("abort", None)
+    st.pop("abortedAt", None)
+    st.pop("promoteFull", None)
+    n = len(c.spec.steps)
+    if n:
+        st["currentStepIndex"] = n
+    else:
+        st.pop("currentStepIndex", None)
+    rev = _revision_for(c, c.spec.pod_hash)
+    if st.get("stableRS") != c.spec.pod_hash:
+        msg = f"Rollout completed update to revision {rev} ({c.spec.pod_hash}): {reason}"
+        c.event("RolloutCompleted", msg)
+        st["_completedMessage"] = msg
+    st["stableRS"] = c.spec.pod_hash
+
+
+def _initial_deploy(c: _Ctx) -> None:
+    spec, st = c.spec, c.st
+    h = spec.pod_hash
+    rev = _revision_for(c, h)
+    if not st.get("currentPodHash"):
+        c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
+    st["currentPodHash"] = h
+    st["currentStepHash"] = spec.steps_hash
+    _ensure_rs(c, h, spec.replicas)
+    _scale_down_others(c, {h}, _delay(spec))
+    _promote_stable(c, "Initial deploy")
+    _set_selectors(c, h, h)
+    _set_weight(c, 0, h, h)
+
+
+def _fully_promoted(c: _Ctx) -> None:
+    spec, st = c.spec, c.st
+    h = spec.pod_hash
+    if st.get("currentPodHash") != h:
+        # The template went back to the stable revision: fast-track, no steps (Argo too).
+        st["currentPodHash"] = h
+        c.event("RolloutUpdated", f"Rollout updated to revision {_revision_for(c, h)}")
+    st["currentStepHash"] = spec.steps_hash
+    _promote_stable(c, "")
+    _ensure_rs(c, h, spec.replicas)
+    _scale_down_others(c, {h}, _delay(spec))
+    _set_selectors(c, h, h)
+    _set_weight(c, 0, h, h)
+
+
+def _update(c: _Ctx) -> None:
+    spec, st = c.spec, c.st
+    cur, stable = spec.pod_hash, st["stableRS"]
+    n = len(spec.steps)
+    rev = _revision_for(c, cur)
+    if st.get("currentPodHash") != cur or st.get("currentStepHash") != spec.steps_hash:
+        # A new revision (or new steps): Argo's resetRolloutStatus.
+        new_template = st.get("currentPodHash") != cur
+        st["currentPodHash"] = cur
+        st["currentStepHash"] = spec.steps_hash
+        st.pop("pauseConditions", None)
+        st.pop("controllerPause", None)
+        st.pop("abort", None)
+        st.pop("abortedAt", None)
+        st.pop("promoteFull", None)
+        st["currentStepIndex"] = 0
+        if new_template:
+            c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
+            c.event("RolloutNotCompleted",
+                    f"Rollout not completed, started update to revision {rev} ({cur})")
+        set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
+                      f'ReplicaSet "{c.rs_name(cur)}" is progressing.', c.now)
+
+    index = int(st.get("currentStepIndex") or 0)
+    index = max(0, min(index, n))
+    st["currentStepIndex"] = index
+
+    if st.get("abort"):
+        _aborted(c, rev)
+        return
+    if st.get("abortedAt"):
+        # The user cleared status.abort (retry): start the steps again from 0.
+        st.pop("abortedAt", None)
+        index = st["currentStepIndex"] = 0
+        set_condition(st, "Progressing", "True", "RolloutRetry", "Retrying Rollout after abort",
+                      c.now)
+
+    _scale_down_others(c, {cur, stable}, _delay(spec))
+
+    if st.get("promoteFull"):
+        _clear_pause(c)
+        index = st["currentStepIndex"] = n
+    if spec.paused:
+        _canary_traffic(c, index)
+        return
+
+    # Traffic first (as Argo's reconcileTrafficRouting), then walk the steps: each reconcile
+    # completes as many as are already satisfied, re-routing after each.
+    _canary_traffic(c, index)
+    for _ in range(n + 1):
+        if index >= n:
+            break
+        step = spec.steps[index]
+        was_paused = bool(st.get("controllerPause"))
+        if not _step_done(c, step, index):
+            break
+        index += 1
+        st["currentStepIndex"] = index
+        c.event("RolloutStepCompleted", f"Rollout step {index}/{n} completed ({step.describe()})")
+        if was_paused and step.kind == "pause":
+            c.event("RolloutResumed", "Rollout is resumed")
+        _canary_traffic(c, index)
+
+    c.progressing = not st.get("pauseConditions") and not spec.paused
+    if index >= n:
+        rs = c.rs.get(cur)
+        if rs is not None and rs.available >= spec.replicas and rs.replicas >= spec.replicas:
+            c.progressing = False
+            reason = ("Full promotion requested" if st.get("promoteFull")
+                      else f"Completed all {n} canary steps")
+            _promote_stable(c, reason)
+            # Both services now select the new pods; the route goes back to canary 0.
+            _set_selectors(c, cur, cur)
+            _set_weight(c, 0, cur, cur)
+            _scale_down_others(c, {cur}, _delay(spec))
+
+
+def _canary_traffic(c: _Ctx, index: int) -> None:
+    """Scale the canary for ``index`` and route the weight its ready pods can take."""
+    spec, st = c.spec, c.st
+    cur, stable = spec.pod_hash, st["stableRS"]
+    want = desired_canary_replicas(spec, index)
+    _ensure_rs(c, cur, want)
+    # The stable keeps full scale while traffic is routed (no dynamicStableScale).
+    _ensure_rs(c, stable, desired_stable_replicas(spec, index))
+    rs = c.rs.get(cur)
+    at_desired = rs is not None and rs.replicas == want and rs.available >= want
+    if rs is None or rs.available == 0:
+        weight = 0 if rs is None or want > 0 else current_set_weight(spec, index, False)
+    elif st.get("promoteFull"):
+        # Argo keeps the current canary weight during a full promotion, until the switch.
+        weight = ((st.get("canary") or {}).get("weights") or {}).get("canary", {}).get(
+            "weight", 0)
+    elif at_desired:
+        weight = current_set_weight(spec, index, False)
+    else:
+        # Keep the previous setWeight until the canary pods exist (Argo does the same).
+        weight = previous_set_weight(spec, index)
+    # The canary Service follows the canary pods once some are available (never selects none).
+    _set_selectors(c, cur if rs is not None and rs.available > 0 else stable, stable)
+    _set_weight(c, weight, cur, stable)
+
+
+def _step_done(c: _Ctx, step: Step, index: int) -> bool:
+    spec, st, obs = c.spec, c.st, c.obs
+    if step.kind in ("setWeight", "setCanaryScale"):
+        want = desired_canary_replicas(spec, index)
+        rs = c.rs.get(spec.pod_hash)
+        weights = (st.get("canary") or {}).get("weights") or {}
+        routed = (not spec.traffic_routed or step.kind != "setWeight"
+                  or (weights.get("canary") or {}).get("weight") == step.weight)
+        if not spec.traffic_routed:
+            # A basic canary step also waits for the stable to shrink to its share.
+            stable = c.rs.get(st.get("stableRS") or "")
+            want_stable = desired_stable_replicas(spec, index)
+            routed = stable is None or (stable.replicas == want_stable
+                                        and stable.available <= want_stable)
+        return rs is not None and rs.replicas == want and rs.available >= want and routed
+    if step.kind == "pause":
+        pcs = st.get("pauseConditions") or []
+        cond = next((p for p in pcs if p.get("reason") == CANARY_PAUSE), None)
+        if cond is not None:
+            if step.duration is None:
+                return False
+            start = parse_time(cond.get("startTime")) or c.now
+            due = start + step.duration * obs.scale
+            if c.now >= due:
+                _clear_pause(c, announce=False)
+                return True
+            c.d.requeue((due - c.now) / obs.scale)
+            return False
+        if st.get("controllerPause"):
+            # The user removed the pause condition (promote): the step is complete.
+            _clear_pause(c, announce=False)
+            return True
+        st["pauseConditions"] = [{"reason": CANARY_PAUSE, "startTime": rfc3339(c.now)}]
+        st["controllerPause"] = True
+        c.event("RolloutPaused", f"Rollout is paused ({CANARY_PAUSE})")
+        if step.duration is not None:
+            if step.duration <= 0:
+                _clear_pause(c, announce=False)
+                return True
+            c.d.requeue(step.duration)
+        return False
+    return True
+
+
+def _aborted(c: _Ctx, rev: int) -> None:
+    spec, st = c.spec, c.st
+    cur, stable = spec.pod_hash, st["stableRS"]
+    msg = f"Rollout aborted update to revision {rev}"
+    if not st.get("abortedAt"):
+        st["abortedAt"] = rfc3339(c.now)
+        c.event("RolloutAborted", msg, "Warning")
+    st.pop("pauseConditions", None)
+    st.pop("controllerPause", None)
+    st["currentStepIndex"] = 0
+    set_condition(st, "Progressing", "False", "RolloutAborted", msg, c.now)
+    _ensure_rs(c, stable, spec.replicas)
+    # Traffic back to stable at once; canary Service selects the stable pods again.
+    _set_selectors(c, stable, stable)
+    _set_weight(c, 0, cur, stable)
+    rs = c.rs.get(cur)
+    if rs is not None and not spec.traffic_routed:
+        _ensure_rs(c, cur, 0)  # a basic canary rolls straight back to the stable pods
+    elif rs is not None and rs.replicas > 0 and spec.abort_scale_down_delay > 0:
+        if rs.scale_down_at is None:
+            _mark_deadline(c, rs, spec.abort_scale_down_delay)
+        elif c.now >= rs.scale_down_at:
+            _ensure_rs(c, cur, 0)
+        else:
+            c.d.requeue((rs.scale_down_at - c.now) / c.obs.scale)
+    _scale_down_others(c, {cur, stable}, _delay(spec))
+
+
+def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:
+    """Replica counts, conditions and the phase, as Argo computes them."""
+    spec, st, obs = c.spec, c.st, c.obs
+    completed_msg = st.pop("_completedMessage", None)
+    if touch_replicas:
+        rss = obs.replicasets
+        cur = spec.pod_hash
+        new = rss.get(cur)
+        st["replicas"] = sum(r.current for r in rss.values())
+        st["updatedReplicas"] = new.current if new else 0
+        st["readyReplicas"] = sum(r.ready for r in rss.values())
+        st["availableReplicas"] = sum(r.available for r in rss.values())
+        st["HPAReplicas"] = st["replicas"]
+        st["selector"] = ",".join(f"{k}={v}" for k, v in sorted(spec.selector.items()))
+        _conditions(c, completed_msg)
+        _progress_deadline(c)
+        _prune_history(c)
+    # Argo compares updatedReplicas with spec.replicas, not with the pods that exist.
+    phase, message = rollout_phase(st, spec.paused, desired_replicas=spec.replicas,
+                                   traffic_routed=spec.traffic_routed)
+    st["phase"] = phase
+    st["message"] = message
+    if not message:
+        st.pop("message", None)
+    if spec.paused:
+        set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", c.now)
+    return c.d
+
+
+def _conditions(c: _Ctx, completed_msg: str | None) -> None:
+    spec, st, now = c.spec, c.st, c.now
+    cur = spec.pod_hash
+    promoted = st.get("stableRS") == cur
+    new = c.obs.replicasets.get(cur)
+    available = int(st.get("availableReplicas") or 0)
+    rev = _revision_for(c, cur)
+    if available >= spec.replicas:
+        set_condition(st, "Available", "True", "AvailableReason",
+                      "Rollout has minimum availability", now)
+    else:
+        set_condition(st, "Available", "False", "AvailableReason",
+                      "Rollout does not have minimum availability", now)
+    paused = bool(st.get("pauseConditions"))
+    if paused:
+        set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", now)
+        prog = get_condition(st, "Progressing")
+        if not prog or prog.get("reason") != "RolloutAborted":
+            set_condition(st, "Progressing", "Unknown", "RolloutPaused", "Rollout is paused", now)
+    elif get_condition(st, "Paused") is not None:
+        set_condition(st, "Paused", "False", "RolloutResumed", "Rollout is resumed", now)
+        prog = get_condition(st, "Progressing")
+        if prog and prog.get("reason") == "RolloutPaused":
+            set_condition(st, "Progressing", "Unknown", "RolloutResumed", "Rollout is resumed",
+                          now)
+    healthy = (promoted and new is not None and new.available >= spec.replicas
+               and not st.get("abort"))
+    if promoted:
+        if healthy:
+            set_condition(st, "Progressing", "True", "NewReplicaSetAvailable",
+                          f'ReplicaSet "{c.rs_name(cur)}" has successfully progressed.', now)
+        prev = get_condition(st, "Completed") or {}
+        if completed_msg or prev.get("status") != "True":
+            msg = completed_msg or f"Rollout completed update to revision {rev} ({cur})"
+            set_condition(st, "Completed", "True", "RolloutCompleted", msg, now)
+    else:
+        set_condition(st, "Completed", "False", "RolloutNotCompleted",
+                      f"Rollout not completed, started update to revision {rev} ({cur})", now)
+    if healthy:
+        set_condition(st, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now)
+    else:
+        set_condition(st, "Healthy", "False", "RolloutHealthy", "Rollout is not healthy", now)
+
+
+def _progress_deadline(c: _Ctx) -> None:
+    """Argo's ProgressDeadlineExceeded: no progress for progressDeadlineSeconds (not paused)."""
+    spec, st, old = c.spec, c.st, c.old
+    prog = get_condition(st, "Progressing")
+    if prog is None:
+        return
+    moved = any(st.get(k) != old.get(k) for k in (
+        "currentStepIndex", "updatedReplicas", "readyReplicas", "availableReplicas"))
+    name = c.rs_name(spec.pod_hash)
+    if not c.progressing:
+        if prog.get("reason") == "ProgressDeadlineExceeded" and moved:
+            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
+                          f'ReplicaSet "{name}" is progressing.', c.now)
+        return
+    if moved:
+        # Progress restarts the deadline (Argo bumps the condition's lastUpdateTime).
+        if prog.get("reason") == "ProgressDeadlineExceeded":
+            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
+                          f'ReplicaSet "{name}" is progressing.', c.now)
+        else:
+            prog["lastUpdateTime"] = rfc3339(c.now)
+        c.d.requeue(spec.progress_deadline)
+        return
+    if prog.get("reason") == "ProgressDeadlineExceeded":
+        return
+    since = parse_time(prog.get("lastUpdateTime")) or c.now
+    due = since + spec.progress_deadline * c.obs.scale
+    if c.now >= due:
+        msg = f'ReplicaSet "{name}" has timed out progressing.'
+        set_condition(st, "Progressing", "False", "ProgressDeadlineExceeded", msg, c.now)
+        c.event("ProgressDeadlineExceeded", msg, "Warning")
+    else:
+        c.d.requeue((due - c.now) / c.obs.scale)
+
+
+def _prune_history(c: _Ctx) -> None:
+    """Delete scaled-down old ReplicaSets beyond revisionHistoryLimit (oldest first)."""
+    keep = {c.spec.pod_hash, c.st.get("stableRS")}
+    old = sorted((rs for h, rs in c.rs.items()
+                  if h not in keep and rs.replicas == 0 and rs.current == 0),
+                 key=lambda r: r.revision)
+    for rs in old[: max(0, len(old) - c.spec.revision_history_limit)]:
+        c.d.actions.append(DeleteReplicaSet(rs.name))

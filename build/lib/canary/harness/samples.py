@@ -1,0 +1,123 @@
+"""Synthetic rollout timelines shaped like what the recorder writes: for unit tests of the
+assertions and the report, and for previewing the report without a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from canary.harness.timeline import Timeline
+
+if TYPE_CHECKING:
+    from canary.harness.report import ScenarioRecord
+
+T0 = 1_700_000_000.0
+
+
+def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None = None,
+            threshold: int = 5, qps: float = 20.0, fail_share: float = 0.0,
+            canary_version: str = "1.7.1") -> Timeline:
+    """A Flagger-like rollout at time scale 0.05 (interval 10s = 0.5s wall).
+
+    ``failed_after``: after that many advances the checks fail and the canary rolls back.
+    """
+    tl = Timeline(scenario="demo: rollout", started=T0, time_scale=0.05)
+    e = tl.entries
+    t = T0
+    route = {"podinfo-primary": 100, "podinfo-canary": 0}
+
+    def add(kind: str, **f: object) -> None:
+        e.append({"t": round(t, 3), "kind": kind, "namespace": "test", **f})
+
+    def canary(phase: str, w: int, failed: int = 0) -> None:
+        add("canary", name="podinfo", target="podinfo", phase=phase, canaryWeight=w,
+            failedChecks=failed, iterations=0)
+
+    def event(msg: str, typ: str = "Normal") -> None:
+        add("event", object="Canary/podinfo", type=typ, reason="Synced", message=msg, count=1)
+
+    counters = {"requests": 0, "failures": 0, "by_version": {"1.7.0": 0, canary_version: 0}}
+
+    def traffic(seconds: float, w: int, fail: float) -> None:
+        nonlocal t
+        steps = 4
+        for _ in range(steps):
+            t += seconds / steps
+            n = int(qps * seconds / steps)
+            c = round(n * w / 100)
+            counters["requests"] += n
+            counters["failures"] += round(n * fail)
+            counters["by_version"][canary_version] += c
+            counters["by_version"]["1.7.0"] += n - c
+            add("client", source="load", requests=counters["requests"],
+                failures=counters["failures"], by_version=dict(counters["by_version"]))
+            add("prometheus", canary="podinfo", target="podinfo",
+                success_rate=100.0 - 100 * fail, primary_success_rate=100.0)
+
+    canary("Initialized", 0)
+    add("route", name="podinfo", backends=dict(route))
+    event("Initialization done! podinfo.test")
+    traffic(tick, 0, 0)
+    add("marker", label="kubectl -n test set image deployment/podinfo podinfod=...:1.7.1")
+    t += 0.05
+    canary("Progressing", 0)
+    event("New revision detected! Scaling up podinfo.test")
+    traffic(tick, 0, 0)
+    event("Starting canary analysis for podinfo.test")
+    failed = 0
+    for i, w in enumerate(weights):
+        if failed_after is not None and i >= failed_after:
+            break
+        route = {"podinfo-primary": 100 - w, "podinfo-canary": w}
+        add("route", name="podinfo", backends=dict(route))
+        canary("Progressing", w)
+        event(f"Advance podinfo.test canary weight {w}")
+        traffic(tick, w, 0)
+    if failed_after is not None:
+        w = route["podinfo-canary"]
+        for failed in range(1, threshold + 1):
+            canary("Progressing", w, failed)
+            event("Halt podinfo.test advancement success rate 80.00% < 99%", "Warning")
+            traffic(tick, w, fail_share)
+        event(f"Rolling back podinfo.test failed checks threshold reached {threshold}", "Warning")
+        add("route", name="podinfo", backends={"podinfo-primary": 100, "podinfo-canary": 0})
+        event("Canary failed! Scaling down podinfo.test", "Warning")
+        canary("Failed", 0)
+        traffic(tick, 0, 0)
+        return tl
+    canary("Promoting", weights[-1])
+    event("Copying podinfo.test template spec to podinfo-primary.test")
+    traffic(tick, weights[-1], 0)
+    add("route", name="podinfo", backends={"podinfo-primary": 100, "podinfo-canary": 0})
+    canary("Finalising", 0)
+    event("Routing all traffic to primary")
+    traffic(tick, 0, 0)
+    canary("Succeeded", 0)
+    event("Promotion completed! Scaling down podinfo.test")
+    traffic(tick, 0, 0)
+    return tl
+
+
+def sample_records(timeline_dir: Path) -> list[ScenarioRecord]:
+    """Three scenarios (promotion, stepWeights, rollback) with their timeline files."""
+    from canary.harness.report import ScenarioRecord
+
+    out = []
+    cases = [
+        ("promoted through every weight step", rollout([10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+                                                        qps=400), "passed", ""),
+        ("stepWeights [5, 25, 50]", rollout([5, 25, 50], qps=400), "passed", ""),
+        ("rolled back on /status/500", rollout([10, 20], failed_after=1, threshold=5,
+                                               fail_share=0.4, qps=400), "failed",
+         "load generator 'load' saw too many failed requests\n  expected: at most 1%\n"
+         "  observed: 2.35% (19 of 808 requests; worst sample 40.0%)"),
+    ]
+    for name, tl, outcome, msg in cases:
+        tl.scenario = name
+        tl.meta["canary_version"] = "1.7.1"
+        nodeid = f"features/sample.feature::{name}"
+        path = tl.dump(timeline_dir / f"{name.replace(' ', '_').replace('/', '')}.json")
+        out.append(ScenarioRecord(nodeid=nodeid, feature="Sample rollouts", name=name,
+                                  outcome=outcome, duration=5.0, message=msg, tags=["flagger"],
+                                  timeline_file=str(path)))
+    return out

@@ -1,0 +1,349 @@
+"""A small dynamic Kubernetes REST client shared by the engine, the node agent and the harness.
+
+It speaks plain REST over ``requests`` so that custom resources (Canary, HTTPRoute, Rollout) are
+first-class, and it works the same against the sandbox API server, kind and real clusters.
+Objects are plain dicts, exactly as the API returns them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import yaml
+
+Obj = dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error answer from the API server (a ``kind: Status`` body)."""
+
+    def __init__(self, code: int, reason: str, message: str, body: Obj | None = None) -> None:
+        super().__init__(f"{code} {reason}: {message}")
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.body = body or {}
+
+
+class NotFound(ApiError):
+    pass
+
+
+class Conflict(ApiError):
+    pass
+
+
+class AlreadyExists(ApiError):
+    pass
+
+
+class Gone(ApiError):
+    pass
+
+
+class ApiUnavailable(Exception):
+    """The API server could not be reached at all."""
+
+
+_ERRORS: dict[int, type[ApiError]] = {404: NotFound, 409: Conflict, 410: Gone}
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    subresources: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{name}"
+        if sub:
+            base += f"/{sub}"
+        return base
+
+
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+}
+
+
+@dataclass
+class KubeConfig:
+    server: str
+    token: str | None = None
+    verify: bool | str = True
+    cert: tuple[str, str] | None = None
+    namespace: str = "default"
+
+    @classmethod
+    def load(cls, path: str | None = None, context: str | None = None) -> KubeConfig:
+        path = path or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        try:
+            with open(path.split(os.pathsep)[0]) as f:
+                doc = yaml.safe_load(f) or {}
+        except OSError as e:
+            raise ApiUnavailable(f"cannot read kubeconfig {path}: {e.strerror}") from e
+        ctx_name = context or doc.get("current-context")
+        ctxs = {c["name"]: c.get("context", {}) for c in doc.get("contexts") or []}
+        if ctx_name not in ctxs:
+            raise ApiUnavailable(f"kubeconfig {path}: context {ctx_name!r} not found")
+        ctx = ctxs[ctx_name]
+        clusters = {c["name"]: c.get("cluster", {}) for c in doc.get("clusters") or []}
+        users = {u["name"]: u.get("user", {}) for u in doc.get("users") or []}
+        cluster = clusters.get(ctx.get("cluster"), {})
+        user = users.get(ctx.get("user"), {}) or {}
+        cfg = cls(server=cluster.get("server", "").rstrip("/"),
+                  namespace=ctx.get("namespace") or "default")
+        cfg.token = user.get("token")
+        if cluster.get("insecure-skip-tls-verify"):
+            cfg.verify = False
+        elif cluster.get("certificate-authority-data"):
+            cfg.verify = _tempfile(base64.b64decode(cluster["certificate-authority-data"]))
+        elif cluster.get("certificate-authority"):
+            cfg.verify = cluster["certificate-authority"]
+        if user.get("client-certificate-data") and user.get("client-key-data"):
+            cfg.cert = (_tempfile(base64.b64decode(user["client-certificate-data"])),
+                        _tempfile(base64.b64decode(user["client-key-data"])))
+        elif user.get("client-certificate") and user.get("client-key"):
+            cfg.cert = (user["client-certificate"], user["client-key"])
+        return cfg
+
+
+def _tempfile(data: bytes) -> str:
+    fd, name = tempfile.mkstemp(prefix="canary-kube-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return name
+
+
+class KubeClient:
+    """Thread-safe dynamic client. Resources are named by apiVersion + kind."""
+
+    def __init__(self, config: KubeConfig, timeout: float = 10.0) -> None:
+        self.config = config
+        self.timeout = timeout
+        self._local = threading.local()
+        self._resources: dict[tuple[str, str], Resource] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
+        return cls(KubeConfig.load(path, context))
+
+    # -- transport -------------------------------------------------------------------------
+
+    @property
+    def _session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            # environment proxy lookups cost a quarter of the engine's CPU per tick; API servers
+            # are reached directly (verify and cert are passed per request)
+            s.trust_env = False
+            if self.config.token:
+                s.headers["Authorization"] = f"Bearer {self.config.token}"
+            self._local.session = s
+        return s
+
+    def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+                content_type: str = "application/json", stream: bool = False,
+                timeout: float | None = None) -> requests.Response:
+        data = None if body is None else json.dumps(body)
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        try:
+            # verify/cert per request: a session's own would lose to REQUESTS_CA_BUNDLE
+            resp = self._session.request(method, self.config.server + path, data=data,
+                                         params=params, headers=headers, stream=stream,
+                                         timeout=timeout or self.timeout,
+                                         verify=self.config.verify, cert=self.config.cert)
+        except requests.RequestException as e:
+            raise ApiUnavailable(f"API server {self.config.server} unreachable: {e}") from e
+        if resp.status_code >= 400:
+            raise _error(resp)
+        return resp
+
+    def _json(self, method: str, path: str, **kw: Any) -> Obj:
+        return self.request(method, path, **kw).json()
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        key = (api_version, kind)
+        with self._lock:
+            if key in self._resources:
+                return self._resources[key]
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        try:
+            listing = self._json("GET", path)
+        except NotFound:
+            raise NotFound(404, "NotFound", f"the server does not serve {api_version}") from None
+        group, _, version = api_version.rpartition("/")
+        found = None
+        subs: dict[str, list[str]] = {}
+        for r in listing.get("resources", []):
+            name = r["name"]
+            if "/" in name:
+                main, sub = name.split("/", 1)
+                subs.setdefault(main, []).append(sub)
+            elif r.get("kind") == kind:
+                found = r
+        if found is None:
+            raise NotFound(404, "NotFound", f"the server has no kind {kind} in {api_version}")
+        res = Resource(group, version, found["name"], kind, found.get("namespaced", False),
+                       tuple(subs.get(found["name"], [])))
+        with self._lock:
+            self._resources[key] = res
+        return res
+
+    def forget_resources(self) -> None:
+        """Drop cached discovery (after a CRD was installed)."""
+        with self._lock:
+            self._resources.clear()
+
+    # -- verbs -------------------------------------------------------------------------------
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj:
+        r = self.resource(api_version, kind)
+        return self._json("GET", r.path(namespace, name))
+
+    def get_or_none(self, api_version: str, kind: str, name: str,
+                    namespace: str | None = None) -> Obj | None:
+        try:
+            return self.get(api_version, kind, name, namespace)
+        except NotFound:
+            return None
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             label_selector: str | None = None, field_selector: str | None = None) -> Obj:
+        r = self.resource(api_version, kind)
+        params = {}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        return self._json("GET", r.path(namespace), params=params)
+
+    def items(self, api_version: str, kind: str, namespace: str | None = None,
+              label_selector: str | None = None) -> list[Obj]:
+        return self.list(api_version, kind, namespace, label_selector).get("items", [])
+
+    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
+        r = self.resource(obj["apiVersion"], obj["kind"])
+        ns = namespace or obj.get("metadata", {}).get("namespace")
+        return self._json("POST", r.path(ns), body=obj)
+
+    def update(self, obj: Obj, subresource: str = "") -> Obj:
+        r = self.resource(obj["apiVersion"], obj["kind"])
+        md = obj["metadata"]
+        return self._json("PUT", r.path(md.get("namespace"), md["name"], subresource), body=obj)
+
+    def update_status(self, obj: Obj) -> Obj:
+        return self.update(obj, "status")
+
+    def patch(self, api_version: str, kind: str, name: str, patch: Any,
+              namespace: str | None = None, patch_type: str = "merge",
+              subresource: str = "") -> Obj:
+        r = self.resource(api_version, kind)
+        return self._json("PATCH", r.path(namespace, name, subresource), body=patch,
+                          content_type=PATCH_TYPES[patch_type])
+
+    def patch_status(self, api_version: str, kind: str, name: str, patch: Any,
+                     namespace: str | None = None) -> Obj:
+        return self.patch(api_version, kind, name, patch, namespace, "merge", "status")
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+               propagation: str | None = None) -> Obj | None:
+        r = self.resource(api_version, kind)
+        body = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if propagation:
+            body["propagationPolicy"] = propagation
+        try:
+            return self._json("DELETE", r.path(namespace, name), body=body)
+        except NotFound:
+            return None
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None,
+              resource_version: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None, timeout_seconds: int | None = None,
+              bookmarks: bool = False) -> Iterator[tuple[str, Obj]]:
+        """Yield (type, object) events. Ends when the server closes the stream.
+
+        Raises :class:`Gone` when ``resource_version`` is too old (the caller relists).
+        """
+        r = self.resource(api_version, kind)
+        params: dict[str, Any] = {"watch": "true"}
+        if resource_version:
+            params["resourceVersion"] = resource_version
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        if timeout_seconds is not None:
+            params["timeoutSeconds"] = str(timeout_seconds)
+        if bookmarks:
+            params["allowWatchBookmarks"] = "true"
+        read_timeout = (timeout_seconds or 300) + 30
+        resp = self.request("GET", r.path(namespace), params=params, stream=True,
+                            timeout=read_timeout)
+        try:
+            for line in resp.iter_lines():
+                if not line:
+                    continue
+                ev = json.loads(line)
+                if ev.get("type") == "ERROR":
+                    st = ev.get("object", {})
+                    code = int(st.get("code", 500))
+                    raise _ERRORS.get(code, ApiError)(code, st.get("reason", ""),
+                                                      st.get("message", ""), st)
+                yield ev["type"], ev["object"]
+        except requests.RequestException as e:
+            raise ApiUnavailable(f"watch on {r.plural} broken: {e}") from e
+        finally:
+            resp.close()
+
+
+def _error(resp: requests.Response) -> ApiError:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    reason = body.get("reason", "") if isinstance(body, dict) else ""
+    message = body.get("message", resp.text[:200]) if isinstance(body, dict) else resp.text[:200]
+    cls = _ERRORS.get(resp.status_code, ApiError)
+    if resp.status_code == 409 and reason == "AlreadyExists":
+        cls = AlreadyExists
+    return cls(resp.status_code, reason, message, body if isinstance(body, dict) else None)
+
+
+def retry_on_conflict(fn: Callable[[], Obj], attempts: int = 5) -> Obj:
+    """Run ``fn`` (read-modify-write) again when the write hit a 409 Conflict."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except AlreadyExists:
+            raise
+        except Conflict:
+            if i == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,121 @@
+"""Gateway API HTTPRoute router (Flagger's gateway_api_v1beta1.go).
+
+One rule matching ``PathPrefix /`` with two weighted backendRefs, ``<svc>-primary`` and
+``<svc>-canary``. Reconcile never touches weights; ``set_routes`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from canary.kube.client import KubeClient, NotFound, Obj, retry_on_conflict
+from canary.router.kubernetes import owner_ref
+from canary.spec.canary import CanarySpec
+
+API_VERSION = "gateway.networking.k8s.io/v1beta1"
+
+
+def route_spec(c: CanarySpec, primary: int, canary: int) -> dict[str, Any]:
+    s = c.service
+    rule: dict[str, Any] = {
+        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+        "backendRefs": [
+            {"group": "", "kind": "Service", "name": f"{s.name}-primary", "port": s.port,
+             "weight": primary},
+            {"group": "", "kind": "Service", "name": f"{s.name}-canary", "port": s.port,
+             "weight": canary},
+        ],
+    }
+    if s.timeout:
+        rule["timeouts"] = {"request": s.timeout}
+    spec: dict[str, Any] = {"parentRefs": [dict(r) for r in s.gateway_refs], "rules": [rule]}
+    if s.hosts:
+        spec["hostnames"] = list(s.hosts)
+    return spec
+
+
+def get_routes(c: CanarySpec, route: Obj | None) -> tuple[int, int]:
+    """(primary, canary) weights from the rule with exactly two backendRefs."""
+    if route is None:
+        return 100, 0
+    s = c.service
+    for rule in (route.get("spec") or {}).get("rules") or []:
+        refs = rule.get("backendRefs") or []
+        if len(refs) != 2:
+            continue
+        weights = {r.get("name"): int(r.get("weight", 1)) for r in refs}
+        p, k = f"{s.name}-primary", f"{s.name}-canary"
+        if p in weights and k in weights:
+            return weights[p], weights[k]
+    return 100, 0
+
+
+def _without_weights(spec: dict[str, Any]) -> dict[str, Any]:
+    spec = copy.deepcopy(spec)
+    for rule in spec.get("rules") or []:
+        for ref in rule.get("backendRefs") or []:
+            ref.pop("weight", None)
+    return spec
+
+
+def reconcile(client: KubeClient, c: CanarySpec, canary: Obj) -> Obj:
+    """Create the HTTPRoute (100/0) or repair drift other than the weights."""
+    meta = c.service.apex_meta
+
+    def write() -> Obj:
+        try:
+            route = client.get(API_VERSION, "HTTPRoute", c.service.name, c.namespace)
+        except NotFound:
+            md: dict[str, Any] = {"name": c.service.name, "namespace": c.namespace,
+                                  "ownerReferences": [owner_ref(canary)]}
+            for k in ("labels", "annotations"):
+                if meta.get(k):
+                    md[k] = dict(meta[k])
+            obj = {"apiVersion": API_VERSION, "kind": "HTTPRoute", "metadata": md,
+                   "spec": route_spec(c, 100, 0)}
+            return client.create(obj, namespace=c.namespace)
+        primary, canary_w = get_routes(c, route)
+        want = route_spec(c, primary, canary_w)
+        if _without_weights(_normalized(route.get("spec") or {}, want)) == \
+                _without_weights(want):
+            return route
+        route["spec"] = want
+        return client.update(route)
+
+    return retry_on_conflict(write)
+
+
+def _normalized(have: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    """``have`` reduced to the keys we set (the server may add defaults we do not manage)."""
+    out: dict[str, Any] = {}
+    for k, v in want.items():
+        hv = have.get(k)
+        if isinstance(v, dict) and isinstance(hv, dict):
+            out[k] = _normalized(hv, v)
+        elif isinstance(v, list) and isinstance(hv, list) and len(v) == len(hv):
+            out[k] = [_normalized(h, w) if isinstance(w, dict) and isinstance(h, dict) else h
+                      for h, w in zip(hv, v, strict=True)]
+        else:
+            out[k] = hv
+    return out
+
+
+def set_routes(client: KubeClient, c: CanarySpec, canary: Obj, primary: int,
+               canary_weight: int, current: Obj | None = None) -> None:
+    """Write the weights; ``current`` (a fresh read) saves a GET, a conflict re-reads."""
+    cached = [current]
+
+    def write() -> Obj:
+        route = cached.pop() if cached and cached[0] is not None else \
+            client.get_or_none(API_VERSION, "HTTPRoute", c.service.name, c.namespace)
+        cached.clear()
+        if route is None:
+            reconcile(client, c, canary)
+            route = client.get(API_VERSION, "HTTPRoute", c.service.name, c.namespace)
+        if get_routes(c, route) == (primary, canary_weight):
+            return route
+        route["spec"] = route_spec(c, primary, canary_weight)
+        return client.update(route)
+
+    retry_on_conflict(write)

@@ -1,0 +1,89 @@
+"""A self-signed serving certificate, and TLS detection per connection.
+
+kubectl (client-go) never sends a bearer token over plain http, so the server speaks TLS too:
+on the same port, a connection that starts with a TLS handshake is wrapped, anything else is
+served as plain HTTP (for clients that do send tokens over http, and for health checks).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+log = logging.getLogger("apiserver.tls")
+
+_TLS_HANDSHAKE = 0x16
+
+
+def ensure_certificate(directory: Path) -> tuple[Path, Path]:
+    """(cert, key) under ``directory``, created once with the ``openssl`` binary.
+
+    The certificate is its own CA (use it as the kubeconfig's certificate-authority) and is
+    valid for 127.0.0.1 and localhost. It is kept across restarts so kubeconfigs stay valid.
+    """
+    cert, key = directory / "apiserver.crt", directory / "apiserver.key"
+    if cert.exists() and key.exists():
+        return cert, key
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "apiserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the CLI and the server may both get here
+        if not (cert.exists() and key.exists()):
+            _generate(cert, key)
+    return cert, key
+
+
+def _generate(cert: Path, key: Path) -> None:
+    tmp_cert, tmp_key = cert.with_suffix(".crt.tmp"), key.with_suffix(".key.tmp")
+    cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-days", "3650", "-subj", "/CN=canary-sandbox-apiserver",
+           "-keyout", str(tmp_key), "-out", str(tmp_cert),
+           "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+           "-addext", "basicConstraints=critical,CA:TRUE",
+           "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+           "-addext", "extendedKeyUsage=serverAuth"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=30)
+    os.chmod(tmp_key, 0o600)
+    os.replace(tmp_key, key)
+    os.replace(tmp_cert, cert)
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def maybe_wrap(sock: socket.socket, ctx: ssl.SSLContext | None,
+               timeout: float = 10.0) -> socket.socket:
+    """Wrap ``sock`` in TLS when the client opens with a handshake."""
+    if ctx is None:
+        return sock
+    sock.settimeout(timeout)
+    try:
+        first = sock.recv(1, socket.MSG_PEEK)
+    finally:
+        sock.settimeout(None)
+    if first and first[0] == _TLS_HANDSHAKE:
+        sock.settimeout(timeout)
+        wrapped = ctx.wrap_socket(sock, server_side=True)
+        wrapped.settimeout(None)
+        return wrapped
+    return sock
+
+
+def kubeconfig_cluster(store_dir: Path, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """The kubeconfig ``cluster`` entry kubectl needs to send its bearer token: https + CA.
+
+    Creates the certificate when the server has not yet (same file the server will use).
+    """
+    import base64
+
+    cert, _key = ensure_certificate(store_dir)
+    return {"server": f"https://{host}:{port}",
+            "certificate-authority-data": base64.b64encode(cert.read_bytes()).decode()}
