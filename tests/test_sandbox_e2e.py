@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
+from canary.clock import format_duration
 from canary.sandbox.manager import Sandbox, pid_alive
 from canary.sandbox.resolver import http_request
 
@@ -150,3 +152,37 @@ def _pid_listening_on(ip: str, port: int) -> int | None:
     for part in out.stdout.split("pid=")[1:]:
         return int(part.split(",")[0])
     return None
+
+
+def _success_rate(sandbox: Sandbox, target: str) -> float | None:
+    from seed_query import render
+
+    interval = format_duration(60 * SCALE)  # the seed's `interval: 1m`, time-scaled
+    url = sandbox.resolve_url("http://prometheus.linkerd-viz:9090/api/v1/query")
+    resp = requests.get(url, params={"query": render("test", target, interval)}, timeout=5)
+    result = resp.json()["data"]["result"]
+    return float(result[-1]["value"][1]) if result else None
+
+
+def test_seed_query_sees_podinfo_random_error_through_real_prometheus(sandbox):
+    kubectl(sandbox, "-n", "test", "rollout", "status", "deploy", "podinfo", "--timeout=30s")
+    healthy = wait_for("a success rate for healthy podinfo",
+                       lambda: _success_rate(sandbox, "podinfo"), timeout=30)
+    assert healthy >= 99, healthy
+
+    kubectl(sandbox, "-n", "test", "patch", "deploy", "podinfo", "--type", "json", "-p",
+            '[{"op":"add","path":"/spec/template/spec/containers/0/command/-",'
+            '"value":"--random-error"}]')
+    kubectl(sandbox, "-n", "test", "rollout", "status", "deploy", "podinfo", "--timeout=30s")
+    window = 60 * SCALE
+    time.sleep(window + 1)  # let the window hold only the faulty revision's requests
+    # podinfo fails 1 request in 3 with 500/400/409, in one-(spec-)second bursts: about 1 in 9 is
+    # a 5xx, so about 89%; single windows scatter, their mean over five windows does not
+    samples = []
+    for _ in range(5):
+        value = _success_rate(sandbox, "podinfo")
+        assert value is not None
+        samples.append(value)
+        time.sleep(window)
+    mean = sum(samples) / len(samples)
+    assert 80 <= mean <= 95, samples
