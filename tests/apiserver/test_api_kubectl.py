@@ -302,3 +302,15 @@ def test_server_side_dry_run_changes_nothing(apiserver: ApiServer) -> None:
     apiserver.kubectl("-n", ns, "label", "configmap", "c", "x=y", "--dry-run=server")
     cms = json.loads(apiserver.kubectl("-n", ns, "get", "cm", "-o", "json").stdout)["items"]
     assert [(c["metadata"]["name"], c["metadata"].get("labels")) for c in cms] == [("c", None)]
+
+
+def test_kubectl_port_forward_explains_the_sandbox_alternative(apiserver: ApiServer) -> None:
+    apiserver.kubectl("create", "ns", "pf")
+    apiserver.kubectl("-n", "pf", "run", "web", "--image=nginx:alpine")
+    # kubectl only forwards to a running pod; the node agent would write this
+    apiserver.kubectl("-n", "pf", "patch", "pod", "web", "--subresource=status", "--type=merge",
+                      "-p", '{"status": {"phase": "Running"}}')
+    proc = apiserver.kubectl("-n", "pf", "port-forward", "pod/web", "18081:8080", check=False,
+                             timeout=20)
+    assert proc.returncode != 0
+    assert "run `canary sandbox port-forward pod/web LOCAL:REMOTE -n pf`" in proc.stderr

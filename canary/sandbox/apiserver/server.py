@@ -31,6 +31,8 @@ BOOKMARK_INTERVAL = 5.0
 _UNAUTHENTICATED = {"/healthz", "/livez", "/readyz", "/version"}
 
 
+_STREAMING = ("portforward", "exec", "attach", "proxy")
+
 class ApiHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -221,6 +223,15 @@ class Handler(BaseHTTPRequestHandler):
         rt = api.registry.lookup(group, version, plural)
         if rt is None or (ns is not None and not rt.namespaced):
             raise errors.path_not_found(self.path)
+        if sub in _STREAMING and rt.plural in ("pods", "services"):
+            # kubectl prints this after "error upgrading connection:"
+            raise errors.ApiException(
+                501, "NotImplemented",
+                f"the sandbox does not stream {sub}; run `canary sandbox port-forward "
+                f"{'svc' if rt.plural == 'services' else 'pod'}/{name} LOCAL:REMOTE -n {ns}` "
+                f"instead (svc/NAME works too)" if sub == "portforward" else
+                f"the sandbox does not support {sub}: pods are local processes "
+                f"(see their logs with kubectl logs)")
         if sub and sub not in rt.subresources():
             raise errors.path_not_found(self.path)
         if rt.namespaced and name is not None and ns is None:
