@@ -183,22 +183,31 @@ class PodinfoHandler(Handler):
         self._handle()
 
     def _handle(self) -> None:
-        start = time.monotonic()
+        self._start = time.monotonic()
         path = self.path.split("?", 1)[0]
         self._status = 200
-        label = _path_label(path)
+        self._recorded = False
+        self._label = _path_label(path)
         try:
             self._route(path)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            elapsed = time.monotonic() - start
-            st = str(self._status)
-            self.state.requests.labels(status=st).inc()
-            self.state.duration.labels(method=self.command, path=label, status=st).observe(elapsed)
+            self._record()
+
+    def _record(self) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        st = str(self._status)
+        self.state.requests.labels(status=st).inc()
+        self.state.duration.labels(method=self.command, path=self._label, status=st).observe(
+            time.monotonic() - self._start)
 
     def send_response(self, code: int, message: str | None = None) -> None:
+        # counted before the answer leaves: a client's next /metrics must include this request
         self._status = code
+        self._record()
         super().send_response(code, message)
 
     def _route(self, path: str) -> None:
