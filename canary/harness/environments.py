@@ -156,26 +156,6 @@ def apply_crds(env: Environment, rootdir: Path | None, timeout: float = 30.0) ->
 # -- sandbox ----------------------------------------------------------------------------------
 
 
-def kubectl_kubeconfig(kubeconfig: Path, ca_cert: Path) -> Path:
-    """kubectl never sends a bearer token over plain http; the sandbox API server also speaks
-    TLS on the same port. If the kubeconfig says http://, write an https:// twin next to it."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load(kubeconfig.read_text()) or {}
-        cluster = doc["clusters"][0]["cluster"]
-    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
-        return kubeconfig
-    if not str(cluster.get("server", "")).startswith("http://") or not ca_cert.is_file():
-        return kubeconfig
-    cluster["server"] = "https://" + cluster["server"][len("http://"):]
-    cluster["certificate-authority"] = str(ca_cert)
-    out = kubeconfig.with_name("kubeconfig-tls")
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    out.chmod(0o600)
-    return out
-
-
 class SandboxEnvironment(Environment):
     name = "sandbox"
 
@@ -195,8 +175,7 @@ class SandboxEnvironment(Environment):
             raise EnvironmentUnavailable("kubectl is not on PATH; the steps run the stock kubectl "
                                     "as the tutorial does (install kubectl >= 1.28)")
         self.sandbox = Sandbox.start(self.workdir, time_scale=self.time_scale)
-        self.kubeconfig = kubectl_kubeconfig(Path(self.sandbox.kubeconfig),
-                                             Path(self.sandbox.layout.store) / "apiserver.crt")
+        self.kubeconfig = Path(self.sandbox.kubeconfig)
         apply_crds(self, self.rootdir)
 
     def stop(self) -> None:
