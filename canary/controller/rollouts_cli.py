@@ -385,3 +385,9 @@ def _strip_age(line: str) -> str:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def plugin_main() -> int:
+    """``kubectl-argo-rollouts``: with the venv on PATH, the seed's ``kubectl argo rollouts ...``
+    lines run unchanged (stock kubectl finds plugins on PATH)."""
+    return main(sys.argv[1:])
