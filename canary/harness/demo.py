@@ -10,6 +10,7 @@ against the spec and write ``reports/rollouts.html``.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -56,11 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup short
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.time_scale <= 0:
         print(f"canary demo: --time-scale must be > 0, got {args.time_scale}", file=sys.stderr)
         return 2
+    # CI cancels with SIGTERM: clean up exactly as on Ctrl-C
+    signal.signal(signal.SIGTERM, _interrupt)
     from canary.harness import steps
     from canary.harness.assertions import RolloutAssertion
     from canary.harness.context import ScenarioContext
@@ -76,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env.start()
         env.start_engine()
+    except KeyboardInterrupt:
+        printer.say("interrupted while starting; cleaning up")
+        env.stop()
+        return 130
     except Exception as e:  # noqa: BLE001 - explain and stop, no traceback
         print(f"canary demo: the sandbox could not start: {e}", file=sys.stderr)
         env.stop()

@@ -217,8 +217,9 @@ class SandboxEnvironment(Environment):
         cmd = engine_command(self.kubeconfig, self.time_scale,
                              sandbox_dir=Path(self.sandbox.layout.root),
                              wrapper=self.engine_wrapper)
-        self.engine = EngineProcess(cmd, Path(self.sandbox.layout.log("engine"))).start()
-        return self.engine
+        # assigned before it starts, so an interrupt during the settle wait still stops it
+        self.engine = EngineProcess(cmd, Path(self.sandbox.layout.log("engine")))
+        return self.engine.start()
 
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "sandbox dir": str(self.workdir)}
@@ -322,8 +323,8 @@ class ClusterEnvironment(Environment):
             return None  # real Flagger / Argo Rollouts run in the cluster
         cmd = engine_command(self.kubeconfig, self.time_scale,
                              metrics_server=self.prometheus_url(), wrapper=self.engine_wrapper)
-        self.engine = EngineProcess(cmd, self.workdir / "engine.log").start()
-        return self.engine
+        self.engine = EngineProcess(cmd, self.workdir / "engine.log")
+        return self.engine.start()
 
     def stop(self) -> None:
         super().stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 import select
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, events, openapi, peers, protobuf, tls
+from . import errors, events, openapi, peers, portforward, protobuf, tls
 from .api import Api, dumps
 from .resources import SERVER_VERSION, ResourceType
 from .store import Event
@@ -223,6 +224,9 @@ class Handler(BaseHTTPRequestHandler):
         rt = api.registry.lookup(group, version, plural)
         if rt is None or (ns is not None and not rt.namespaced):
             raise errors.path_not_found(self.path)
+        if sub == "portforward" and rt.plural == "pods" and name is not None and ns:
+            self._port_forward(rt, ns, name)
+            return
         if sub in _STREAMING and rt.plural in ("pods", "services"):
             # kubectl prints this after "error upgrading connection:"
             raise errors.ApiException(
@@ -283,6 +287,42 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, result)
             return
         raise errors.method_not_allowed(method)
+
+    def _port_forward(self, rt: ResourceType, ns: str, name: str) -> None:
+        """Upgrade to SPDY/3.1 and pipe kubectl's streams to the pod's address."""
+        pod = self.server.api.get(rt, ns, name)
+        status = pod.get("status") or {}
+        ip = status.get("podIP") or ""
+        if status.get("phase") != "Running" or not ip:
+            raise errors.bad_request(f"pod {name} is not running (phase "
+                                     f"{status.get('phase') or 'unknown'}, podIP "
+                                     f"{ip or 'unset'}): nothing to forward to")
+        try:
+            local = ipaddress.ip_address(ip).is_loopback
+        except ValueError:
+            local = False
+        if not local:  # sandbox pods are local processes; never dial out of the host
+            raise errors.bad_request(f"pod {name} has podIP {ip!r}, not a 127.0.0.0/8 "
+                                     f"address: the sandbox only forwards to local pods")
+        upgrade = (self.headers.get("Upgrade") or "").strip().lower()
+        offered = {v.strip() for h in self.headers.get_all("X-Stream-Protocol-Version") or []
+                   for v in h.split(",")}
+        if upgrade != "spdy/3.1" or portforward.PROTOCOL not in offered:
+            # kubectl first tries WebSockets; a non-101 answer makes it fall back to SPDY
+            raise errors.bad_request(
+                f"port-forward needs an upgrade to SPDY/3.1 with X-Stream-Protocol-Version "
+                f"{portforward.PROTOCOL} (got Upgrade {upgrade or 'none'!r}); the sandbox "
+                f"does not serve the WebSocket variant")
+        self.send_response(101)
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Upgrade", "SPDY/3.1")
+        self.send_header("X-Stream-Protocol-Version", portforward.PROTOCOL)
+        self.end_headers()
+        self._streaming = True
+        self.close_connection = True
+        # client-go sends no frame before it has read the 101, so nothing sits in rfile
+        portforward.serve(self.connection, ip, f"{ns}/{name}",
+                          (pod.get("metadata") or {}).get("uid", ""))
 
     def _delete_options(self, raw: bytes, query: dict[str, str]) -> Obj:
         opts = self._json_body(raw) if raw.strip() else {}
