@@ -103,6 +103,21 @@ def test_port_forward_reaches_the_frontend(sandbox):
         proc.wait(10)
 
 
+def test_seed_kubectl_port_forward_reaches_the_frontend(sandbox):
+    """The seed's `kubectl -n test port-forward svc/frontend 8080`, with the stock kubectl."""
+    proc = subprocess.Popen(["kubectl", "-n", "test", "port-forward", "svc/frontend",
+                             "18081:8080"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, KUBECONFIG=str(sandbox.kubeconfig)))
+    try:
+        assert "Forwarding from 127.0.0.1:18081" in proc.stdout.readline()
+        for _ in range(2):
+            status, _, body = http_request("GET", "http://127.0.0.1:18081/", timeout=5)
+            assert status == 200 and json.loads(body)["version"] == "1.7.0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def test_unknown_image_backs_off_and_sandbox_keeps_serving(sandbox):
     kubectl(sandbox, "-n", "test", "create", "deployment", "ghost",
             "--image=registry.invalid/ghost:1.0")

@@ -304,13 +304,12 @@ def test_server_side_dry_run_changes_nothing(apiserver: ApiServer) -> None:
     assert [(c["metadata"]["name"], c["metadata"].get("labels")) for c in cms] == [("c", None)]
 
 
-def test_kubectl_port_forward_explains_the_sandbox_alternative(apiserver: ApiServer) -> None:
-    apiserver.kubectl("create", "ns", "pf")
-    apiserver.kubectl("-n", "pf", "run", "web", "--image=nginx:alpine")
-    # kubectl only forwards to a running pod; the node agent would write this
-    apiserver.kubectl("-n", "pf", "patch", "pod", "web", "--subresource=status", "--type=merge",
+def test_kubectl_exec_explains_pods_are_local_processes(apiserver: ApiServer) -> None:
+    # port-forward works (test_api_portforward.py); exec/attach have no process to enter
+    apiserver.kubectl("create", "ns", "ex")
+    apiserver.kubectl("-n", "ex", "run", "web", "--image=nginx:alpine")
+    apiserver.kubectl("-n", "ex", "patch", "pod", "web", "--subresource=status", "--type=merge",
                       "-p", '{"status": {"phase": "Running"}}')
-    proc = apiserver.kubectl("-n", "pf", "port-forward", "pod/web", "18081:8080", check=False,
-                             timeout=20)
+    proc = apiserver.kubectl("-n", "ex", "exec", "web", "--", "true", check=False, timeout=20)
     assert proc.returncode != 0
-    assert "run `canary sandbox port-forward pod/web LOCAL:REMOTE -n pf`" in proc.stderr
+    assert "the sandbox does not support exec: pods are local processes" in proc.stderr

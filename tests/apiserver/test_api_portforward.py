@@ -15,13 +15,24 @@ from apiserver_proc import ApiServer, read_lines_until
 
 POD_IP = "127.77.0.1"  # a pod address: the node agent gives each pod its own 127.x.y.z
 DEAD_IP = "127.77.0.2"  # a pod address where nothing listens
+BIG = 3 * 1024 * 1024
 
 
 class _Pod(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         body = json.dumps({"hostname": "web", "path": self.path}).encode()
+        if self.path == "/big":  # far more than one SPDY flow-control window (64 KiB)
+            body = json.dumps({"blob": "x" * BIG}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - an upload: answer how much arrived
+        size = len(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps({"received": size}).encode()
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -76,10 +87,10 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out or ""
 
 
-def _get(port: int, path: str) -> tuple[int, dict]:
+def _get(port: int, path: str, body: bytes | None = None) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("GET", path)
+        conn.request("GET" if body is None else "POST", path, body)
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read())
     finally:
@@ -101,6 +112,8 @@ def test_port_forward_reaches_the_pod_process(apiserver: ApiServer, ns: str,
         assert _get(local, "/first") == (200, {"hostname": "web", "path": "/first"})
         # a second local connection is a new pair of streams on the same tunnel
         assert _get(local, "/second") == (200, {"hostname": "web", "path": "/second"})
+        assert _get(local, "/big") == (200, {"blob": "x" * BIG})
+        assert _get(local, "/upload", b"y" * BIG) == (200, {"received": BIG})
         assert proc.poll() is None
     finally:
         out = _stop(proc)
@@ -113,6 +126,7 @@ def test_port_forward_to_a_closed_port_reports_kubectls_error(
     _running_pod(apiserver, ns, "dead", DEAD_IP, port)
     local = _free_port("127.0.0.1")
     proc = _forward(apiserver, ns, "pod/dead", local, port)
+    lines: list[str] = []
     try:
         with socket.create_connection(("127.0.0.1", local), timeout=10) as s:
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -120,7 +134,7 @@ def test_port_forward_to_a_closed_port_reports_kubectls_error(
         lines = read_lines_until(proc, lambda ls: any("connection refused" in ln for ln in ls),
                                  10)
     finally:
-        lines = [*lines, _stop(proc)] if "lines" in locals() else [_stop(proc)]
+        lines.append(_stop(proc))
     text = "\n".join(lines)
     assert f"an error occurred forwarding {local} -> {port}" in text
     assert "connection refused" in text
@@ -134,3 +148,23 @@ def test_port_forward_to_a_pending_pod_is_refused(apiserver: ApiServer, ns: str)
                             check=False, timeout=20)
     assert res.returncode != 0
     assert "pod is not running" in res.stderr
+
+
+def test_malformed_frames_close_only_that_connection(apiserver: ApiServer, ns: str,
+                                                     pod_server: int) -> None:
+    _running_pod(apiserver, ns, "web2", POD_IP, pod_server)
+    with socket.create_connection(("127.0.0.1", apiserver.port), timeout=10) as s:
+        s.sendall((f"POST /api/v1/namespaces/{ns}/pods/web2/portforward HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1\r\nAuthorization: Bearer {apiserver.token}\r\n"
+                   "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                   "X-Stream-Protocol-Version: portforward.k8s.io\r\n"
+                   "Content-Length: 0\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1000)
+        assert head.startswith(b"HTTP/1.1 101")
+        # a SYN_STREAM whose header block is not zlib data
+        s.sendall(b"\x80\x03\x00\x01\x00\x00\x00\x0e" + b"\x00\x00\x00\x01" + b"\x00" * 6
+                  + b"junk")
+        assert s.recv(100) == b""  # the server hung up on this connection only
+    assert "web2" in apiserver.kubectl("-n", ns, "get", "pods").stdout

@@ -166,6 +166,9 @@ class Pair:
     port: int = 0
     target: socket.socket | None = None
     done: bool = False
+    # bytes kubectl sent that the pod has not taken yet; writes never block the session
+    pending: bytearray = field(default_factory=bytearray)
+    shut_after: bool = False  # kubectl half-closed: shut the pod's side once flushed
 
 
 @dataclass
@@ -214,6 +217,9 @@ class Session:
             return
         request = headers.get("requestid") or headers.get("port", "")
         pair = self.pairs.setdefault(request, Pair())
+        if (pair.error_id if kind == "error" else pair.data_id):  # a second one: refuse it
+            self.send(self.codec.rst_stream(stream_id, RST_REFUSED_STREAM))
+            return
         self.by_stream[stream_id] = request
         self.send(self.codec.syn_reply(stream_id))
         if kind == "error":
@@ -228,7 +234,7 @@ class Session:
         pair.port = port
         try:
             pair.target = socket.create_connection((self.host, port), timeout=CONNECT_TIMEOUT)
-            pair.target.settimeout(None)
+            pair.target.setblocking(False)
             pair.target.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
             reason = e.strerror or str(e)
@@ -236,19 +242,16 @@ class Session:
                              f"dial tcp {self.host}:{port}: connect: {reason.lower()}")
             return
         if fin:
-            self._half_close(pair)
+            pair.shut_after = True
+            self.flush(pair)
 
     def _on_data(self, stream_id: int, payload: bytes, fin: bool) -> None:
         pair = self.pairs.get(self.by_stream.get(stream_id, ""))
         if pair is None or stream_id != pair.data_id or pair.target is None:
             return  # error-stream FIN, or data for a connection already finished
-        try:
-            if payload:
-                pair.target.sendall(payload)
-            if fin:
-                self._half_close(pair)
-        except OSError:
-            self._finish(pair)
+        pair.pending += payload
+        pair.shut_after = pair.shut_after or fin
+        self.flush(pair)
 
     # -- bytes from the pod ------------------------------------------------------------------
 
@@ -256,6 +259,8 @@ class Session:
         assert pair.target is not None
         try:
             chunk = pair.target.recv(READ_SIZE)
+        except BlockingIOError:
+            return
         except OSError:
             chunk = b""
         if chunk:
@@ -265,10 +270,24 @@ class Session:
 
     # -- endings -------------------------------------------------------------------------------
 
-    def _half_close(self, pair: Pair) -> None:
-        if pair.target is not None:
+    def flush(self, pair: Pair) -> None:
+        """Hand the pod what it will take now; the rest waits for select() to say writable."""
+        target = pair.target
+        if target is None:
+            return
+        try:
+            while pair.pending:
+                sent = target.send(pair.pending)
+                del pair.pending[:sent]
+        except BlockingIOError:
+            return
+        except OSError:
+            self._finish(pair)
+            return
+        if pair.shut_after:
+            pair.shut_after = False
             try:
-                pair.target.shutdown(socket.SHUT_WR)
+                target.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
 
@@ -320,9 +339,15 @@ class Session:
         conn = self.conn
         while True:
             targets = {p.target: p for p in self.pairs.values() if p.target is not None}
+            waiting = [t for t, p in targets.items() if p.pending]
             # TLS may hold decrypted bytes that select() cannot see
-            buffered = isinstance(conn, ssl.SSLSocket) and conn.pending() > 0
-            ready = [conn] if buffered else select.select([conn, *targets], [], [], 30.0)[0]
+            if isinstance(conn, ssl.SSLSocket) and conn.pending() > 0:
+                ready, writable = [conn], []
+            else:
+                ready, writable, _ = select.select([conn, *targets], waiting, [], 30.0)
+            for sock in writable:
+                if targets[sock].target is sock:
+                    self.flush(targets[sock])
             for sock in ready:
                 if sock is conn:
                     data = conn.recv(READ_SIZE)
