@@ -19,6 +19,7 @@ import pytest
 import requests
 import yaml
 from flagger_sandbox import (
+    CRDS,
     ApiServer,
     Engine,
     FakePrometheus,
@@ -32,56 +33,8 @@ from canary.kube.client import KubeClient, retry_on_conflict
 pytestmark = pytest.mark.timeout(90)
 
 SCALE = 0.02
-SEED = yaml.safe_load_all("""
-apiVersion: flagger.app/v1beta1
-kind: Canary
-metadata:
-  name: podinfo
-  namespace: test
-spec:
-  targetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: podinfo
-  service:
-    port: 9898
-    targetPort: 9898
-    gatewayRefs:
-      - name: podinfo
-        namespace: test
-        group: core
-        kind: Service
-        port: 9898
-  analysis:
-    interval: 10s
-    threshold: 5
-    stepWeight: 10
-    maxWeight: 100
-    metrics:
-    - name: success-rate
-      templateRef:
-        name: success-rate
-        namespace: test
-      thresholdRange:
-        min: 99
-      interval: 1m
----
-apiVersion: flagger.app/v1beta1
-kind: MetricTemplate
-metadata:
-  name: success-rate
-  namespace: test
-spec:
-  provider:
-    type: prometheus
-    address: http://prometheus.linkerd-viz:9090
-  query: |
-    sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}",
-      classification!="failure", direction="inbound"}[{{ interval }}]))
-    / sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}",
-      direction="inbound"}[{{ interval }}])) * 100
-""")
-CANARY, TEMPLATE = list(SEED)
+# the seed's Canary + MetricTemplate, verbatim
+CANARY, TEMPLATE = yaml.safe_load_all((CRDS.parent / "podinfo-canary.yaml").read_text())
 
 DEMO = [
     {"apiVersion": "apps/v1", "kind": "Deployment",
