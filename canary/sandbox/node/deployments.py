@@ -15,11 +15,7 @@ from collections.abc import Callable
 
 from canary.kube.client import (
     AlreadyExists,
-    ApiError,
-    ApiUnavailable,
-    Conflict,
     KubeClient,
-    NotFound,
 )
 
 from . import rollout as ro
@@ -27,7 +23,7 @@ from .events import EventRecorder
 from .informer import Informer
 from .objects import Key, Obj, is_controlled_by, is_terminating, key_of, owner_ref_to, rfc3339
 from .selectors import selector_matcher
-from .workqueue import WorkQueue
+from .workqueue import WorkQueue, process
 
 log = logging.getLogger("canary.node")
 
@@ -62,27 +58,7 @@ class DeploymentController:
             self.queue.add((rs["metadata"].get("namespace", ""), ref["name"]))
 
     def run(self) -> None:
-        while True:
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                self.sync(key)  # type: ignore[arg-type]
-            except (Conflict, ApiUnavailable) as e:
-                log.info("deployment %s/%s: %s; retrying", key[0], key[1], e)
-                self.queue.add_after(key, 0.2)
-            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
-                log.info("deployment %s/%s: %s", key[0], key[1], e.message)
-            except ApiError as e:
-                log.warning("deployment %s/%s: %s", key[0], key[1], e)
-                self.queue.add_after(key, 1.0)
-            except ValueError as e:
-                log.warning("deployment %s/%s: invalid spec: %s", key[0], key[1], e)
-            except Exception:
-                log.exception("deployment %s/%s: sync failed", key[0], key[1])
-                self.queue.add_after(key, 1.0)
-            finally:
-                self.queue.done(key)
+        process(self.queue, self.sync, "deployment", log)
 
     # -- sync --------------------------------------------------------------------------------
 

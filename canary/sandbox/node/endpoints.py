@@ -14,17 +14,13 @@ from typing import Any
 
 from canary.kube.client import (
     AlreadyExists,
-    ApiError,
-    ApiUnavailable,
-    Conflict,
     KubeClient,
-    NotFound,
 )
 
 from .informer import Informer
 from .objects import Key, Obj, is_terminating, key_of, owner_ref_to, pod_is_ready, rfc3339
 from .selectors import map_matcher
-from .workqueue import WorkQueue
+from .workqueue import WorkQueue, process
 
 log = logging.getLogger("canary.node")
 
@@ -156,25 +152,7 @@ class EndpointsController:
             self.queue.add(key_of(ep))  # someone changed our Endpoints: put them right
 
     def run(self) -> None:
-        while True:
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                self.sync(key)  # type: ignore[arg-type]
-            except (Conflict, AlreadyExists, ApiUnavailable) as e:
-                log.info("endpoints %s/%s: %s; retrying", key[0], key[1], e)
-                self.queue.add_after(key, 0.2)
-            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
-                log.info("endpoints %s/%s: %s", key[0], key[1], e.message)
-            except ApiError as e:
-                log.warning("endpoints %s/%s: %s", key[0], key[1], e)
-                self.queue.add_after(key, 1.0)
-            except Exception:
-                log.exception("endpoints %s/%s: sync failed", key[0], key[1])
-                self.queue.add_after(key, 1.0)
-            finally:
-                self.queue.done(key)
+        process(self.queue, self.sync, "endpoints", log)
 
     def sync(self, key: Key) -> None:
         svc = self.services.get(key)

@@ -12,10 +12,7 @@ from collections.abc import Callable
 from canary.kube.client import (
     AlreadyExists,
     ApiError,
-    ApiUnavailable,
-    Conflict,
     KubeClient,
-    NotFound,
 )
 
 from .events import EventRecorder
@@ -34,7 +31,7 @@ from .objects import (
 )
 from .rollout import rs_replicas, status_changed, status_patch
 from .selectors import selector_matcher
-from .workqueue import WorkQueue
+from .workqueue import WorkQueue, process
 
 log = logging.getLogger("canary.node")
 
@@ -132,25 +129,7 @@ class ReplicaSetController:
             self.queue.add((pod["metadata"].get("namespace", ""), ref["name"]))
 
     def run(self) -> None:
-        while True:
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                self.sync(key)  # type: ignore[arg-type]
-            except (Conflict, ApiUnavailable) as e:
-                log.info("replicaset %s/%s: %s; retrying", key[0], key[1], e)
-                self.queue.add_after(key, 0.2)
-            except NotFound as e:  # gone (or its namespace is): the watch says if it returns
-                log.info("replicaset %s/%s: %s", key[0], key[1], e.message)
-            except ApiError as e:
-                log.warning("replicaset %s/%s: %s", key[0], key[1], e)
-                self.queue.add_after(key, 1.0)
-            except Exception:
-                log.exception("replicaset %s/%s: sync failed", key[0], key[1])
-                self.queue.add_after(key, 1.0)
-            finally:
-                self.queue.done(key)
+        process(self.queue, self.sync, "replicaset", log)
 
     def _owned_pods(self, rs: Obj) -> list[Obj]:
         now = time.monotonic()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from canary.kube.client import AlreadyExists, ApiError, ApiUnavailable, Conflict, NotFound
 
 
 class WorkQueue:
@@ -73,3 +77,35 @@ class WorkQueue:
         with self._cond:
             self._shutdown = True
             self._cond.notify_all()
+
+
+def process(queue: WorkQueue, sync: Callable[[Any], None], what: str,
+            log: logging.Logger) -> None:
+    """Run ``sync`` for each key until the queue shuts down, as client-go's controllers do.
+
+    Conflicts and an unreachable API retry soon; a vanished object is dropped (its watch says if
+    it returns); other API errors and crashes retry after a second; an invalid spec waits for
+    the next change of the object.
+    """
+    while True:
+        key = queue.get()
+        if key is None:
+            return
+        name = "/".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+        try:
+            sync(key)
+        except (Conflict, AlreadyExists, ApiUnavailable) as e:
+            log.info("%s %s: %s; retrying", what, name, e)
+            queue.add_after(key, 0.2)
+        except NotFound as e:
+            log.info("%s %s: %s", what, name, e.message)
+        except ApiError as e:
+            log.warning("%s %s: %s", what, name, e)
+            queue.add_after(key, 1.0)
+        except ValueError as e:
+            log.warning("%s %s: invalid spec: %s", what, name, e)
+        except Exception:
+            log.exception("%s %s: sync failed", what, name)
+            queue.add_after(key, 1.0)
+        finally:
+            queue.done(key)
