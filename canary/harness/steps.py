@@ -148,6 +148,7 @@ def namespace_exists(canary_scenario: ScenarioContext, ns: str) -> None:
 @given(parsers.parse('the podinfo demo is deployed in namespace "{ns}"'))
 def demo_deployed(canary_scenario: ScenarioContext, ns: str) -> None:
     ctx = canary_scenario
+    namespace_exists(ctx, ns)  # the tutorial creates it first; so does this step
     text = demo_manifest().read_text()
     if ns != "test":
         text = _rewrite_namespace(text, ns)
