@@ -20,7 +20,9 @@ Sandbox conveniences that differ from Kubernetes:
   it runs), so traffic is never routed to a process that is not listening yet.
 - Probe periods, delays, crash back-offs, grace periods and ``progressDeadlineSeconds`` are
   multiplied by ``config.json`` ``time_scale``; probe periods never go below 50 ms and the
-  SIGTERM grace period is capped at 3 s of wall time.
+  SIGTERM grace period is capped at 3 s of wall time. Startup and liveness probe failures in
+  the first 2 s of wall time after a start do not count: starting a program is not shrunk by
+  the time scale.
 - Pods of a meshed workload (``linkerd.io/inject: enabled`` on the pod template or namespace)
   get the labels Linkerd's proxy injector adds (``linkerd.io/proxy-deployment``,
   ``linkerd.io/workload-ns``, ``linkerd.io/control-plane-ns``).

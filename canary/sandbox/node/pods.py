@@ -38,6 +38,7 @@ BACKOFF_START = 10.0  # spec seconds, doubling
 BACKOFF_MAX = 300.0
 MAX_GRACE = 3.0  # wall seconds we wait for SIGTERM before SIGKILL, whatever the spec says
 PORT_CHECK = 0.05  # wall seconds between "is the port open yet" checks when no probe is set
+START_GRACE = 2.0  # wall seconds a started program gets before startup/liveness failures count
 INJECT = "linkerd.io/inject"
 
 Resolver = Callable[[str, list[str] | None, list[str] | None], Any]
@@ -462,6 +463,8 @@ class PodWorker:
             c.startup_done = True
             c.r_next = c.l_next = time.monotonic()
             return
+        if self._starting(c):
+            return
         c.s_fail += 1
         self.k.events.event(self.pod, "Warning", "Unhealthy", f"Startup probe failed: {msg}",
                             "kubelet", self._field_path(c))
@@ -470,6 +473,13 @@ class PodWorker:
                                 f"Container {c.name} failed startup probe, will be restarted",
                                 "kubelet", self._field_path(c))
             stop_process(c.proc, self._grace())
+
+    @staticmethod
+    def _starting(c: Container) -> bool:
+        """Within START_GRACE of its start a failing startup/liveness probe does not count: the
+        time a program needs to start listening is not shrunk by the time scale (a scaled
+        startup budget of 3 x 50 ms would restart a healthy Python server forever)."""
+        return time.time() - c.started_at < START_GRACE
 
     def _grace(self) -> float:
         spec = self.pod.get("spec", {}).get("terminationGracePeriodSeconds")
@@ -507,6 +517,8 @@ class PodWorker:
             t = probe_timing(lp, self.k.scale)
             ok, msg = run_probe(lp, c.spec, self.ip, t.timeout)
             c.l_next = time.monotonic() + t.period
+            if not ok and self._starting(c):
+                return
             c.l_fail = 0 if ok else c.l_fail + 1
             if not ok:
                 self.k.events.event(self.pod, "Warning", "Unhealthy",
