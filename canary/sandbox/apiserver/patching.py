@@ -9,7 +9,7 @@ from typing import Any
 import jsonpatch
 import yaml
 
-from . import errors, peers
+from . import errors, smp
 
 Obj = dict[str, Any]
 
@@ -67,8 +67,8 @@ def apply_patch(base: Obj, raw: bytes, ctype: str, kind: str, custom: bool) -> O
             raise errors.bad_request("patch body must be a JSON object")
         if ctype == STRATEGIC:
             try:
-                result = peers.strategic_merge(base, patch, kind)
-            except peers.PatchError as e:
+                result = smp.strategic_merge(base, patch, kind)
+            except smp.PatchError as e:
                 raise errors.bad_request(str(e)) from None
         else:
             result = merge_patch(base, patch)

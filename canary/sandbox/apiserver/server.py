@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, events, openapi, peers, portforward, protobuf, tls
+from . import errors, events, openapi, portforward, protobuf, selectors, tables, tls
 from .api import Api, dumps
 from .resources import SERVER_VERSION, ResourceType
 from .store import Event
@@ -361,7 +361,7 @@ class Handler(BaseHTTPRequestHandler):
     def _table(self, rt: ResourceType, objs: list[Obj], rv: str = "") -> Obj:
         include = self._query_value("includeObject") or "Metadata"
         try:
-            return peers.to_table(objs, rt.kind, rt.api_version, self._columns(rt), include,
+            return tables.to_table(objs, rt.kind, rt.api_version, self._columns(rt), include,
                                   rv)
         except ValueError as e:
             raise errors.bad_request(str(e)) from None
@@ -381,13 +381,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _selectors(self, rt: ResourceType, query: dict[str, str]) -> tuple[Any, Any]:
         try:
-            label_sel = (peers.parse_label_selector(query["labelSelector"])
+            label_sel = (selectors.parse_label_selector(query["labelSelector"])
                          if query.get("labelSelector") else None)
             text = query.get("fieldSelector") or ""
             if rt.view_of:
                 text = events.field_selector_to_core(text)
-            field_sel = peers.parse_field_selector(text, rt.kind) if text else None
-        except peers.SelectorError as e:
+            field_sel = selectors.parse_field_selector(text, rt.kind) if text else None
+        except selectors.SelectorError as e:
             raise errors.bad_request(str(e)) from None
         return label_sel, field_sel
 
