@@ -25,7 +25,7 @@ import yaml
 from canary.clock import format_duration
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 from canary.sandbox.manager import Sandbox, pid_alive
-from canary.sandbox.prometheus import PrometheusError, find_prometheus
+from canary.sandbox.prometheus import PrometheusError, find_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "fixtures" / "manifests"
@@ -40,7 +40,7 @@ NO_VALUES = "Halt advancement no values found for custom metric: success-rate: n
 
 def _prometheus_missing() -> str | None:
     try:
-        find_prometheus()
+        find_binary()
         return None
     except PrometheusError as e:
         return str(e)

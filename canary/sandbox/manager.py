@@ -103,10 +103,10 @@ class Sandbox:
                                f"({', '.join(running)}); run `canary sandbox down` first")
         if time_scale <= 0:
             raise SandboxError(f"--time-scale must be > 0, got {time_scale}")
-        from canary.sandbox.prometheus import PrometheusError, find_prometheus
+        from canary.sandbox.prometheus import PrometheusError, find_binary
 
         try:
-            find_prometheus()  # fail before starting anything when the binary is missing
+            find_binary()  # fail before starting anything when the binary is missing
         except PrometheusError as e:
             raise SandboxError(str(e)) from None
         layout.logs.mkdir(parents=True, exist_ok=True)

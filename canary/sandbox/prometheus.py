@@ -51,10 +51,6 @@ def find_binary() -> str:
     raise PrometheusError(MISSING_BINARY)
 
 
-# The sandbox manager calls it by this name.
-find_prometheus = find_binary
-
-
 def scrape_interval(time_scale: float) -> float:
     return max(MIN_SCRAPE_INTERVAL_S, BASE_SCRAPE_INTERVAL_S * time_scale)
 
