@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from datetime import UTC, datetime
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -104,3 +105,9 @@ class FakeClock(Clock):
             return True
         self.advance(spec_seconds)
         return event.is_set()
+
+
+def rfc3339(ts: float | None = None) -> str:
+    """A Unix time (default now) as Kubernetes writes timestamps: seconds, UTC, ``Z``."""
+    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")

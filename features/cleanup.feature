@@ -19,6 +19,6 @@ Feature: Cleanup leaves nothing behind
     And nothing the scenario created remains
 
   Scenario: A run interrupted with SIGTERM in the middle of a rollout still cleans up
-    When a pytest run of "../fixtures/features/interrupted_rollout.feature" is interrupted with SIGTERM once canary "podinfo" in namespace "sigterm" is "Progressing"
+    When a pytest run of "../tests/support/features/interrupted_rollout.feature" is interrupted with SIGTERM once canary "podinfo" in namespace "sigterm" is "Progressing"
     Then the namespace "sigterm" is gone
     And nothing the scenario created remains

@@ -129,6 +129,8 @@ def test_failed_checks_are_not_reset_by_a_passing_tick() -> None:
     ({"interval": "10s", "threshold": 1, "stepWeights": [1, 2, 10, 80]}, [1, 2, 10, 80]),
     ({"interval": "10s", "threshold": 1, "stepWeight": 30}, [30, 60, 90, 100]),
     ({"interval": "10s", "threshold": 1, "stepWeights": [5, 50], "maxWeight": 10}, [5, 50]),
+    # unsorted, as Flagger walks it (scheduler.go:58): the canary weight goes down on the way
+    ({"interval": "10s", "threshold": 1, "stepWeights": [50, 20, 80]}, [50, 20, 80]),
 ])
 def test_weight_steps_and_overshoot(analysis: dict, expected: list[int]) -> None:
     w = world(analysis)

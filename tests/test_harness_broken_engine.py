@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_skipped_weight_step_fails_the_promotion_scenario(tmp_path):
     cmd = [sys.executable, "-m", "pytest", str(REPO / "features" / "flagger_canary.feature"),
            "-k", "promoted_through_every_weight_step", "-p", "no:cacheprovider", "-rs",
-           "--engine-wrapper", str(REPO / "fixtures" / "broken_engine.py"),
+           "--engine-wrapper", str(REPO / "tests" / "support" / "broken_engine.py"),
            "--report-dir", str(tmp_path / "reports")]
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=400)
     out = p.stdout + p.stderr

@@ -54,7 +54,7 @@ def test_plan_names_its_source_and_full_route_trajectory():
 @pytest.mark.parametrize("analysis, field", [
     ({}, "neither stepWeight nor stepWeights"),
     ({"stepWeight": "ten"}, "spec.analysis.stepWeight"),
-    ({"stepWeights": [25, 5]}, "must increase"),
+    ({"stepWeights": [10, 10, 30]}, "never reaches maxWeight 30"),
     ({"stepWeights": [0, 5]}, "must be > 0"),
     ({"stepWeights": "5,25"}, "list of integers"),
 ])

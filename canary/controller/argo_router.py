@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from canary.kube.client import ApiError, KubeClient, NotFound, retry_on_conflict
+from canary.router.gatewayapi import HTTPROUTE_VERSIONS
 from canary.spec.rollout import RouteRef, check_route_backends
 
-ROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
+ROUTE_VERSIONS = HTTPROUTE_VERSIONS
 IN_PROGRESS_LABEL = "rollouts.argoproj.io/gatewayapi-canary"
 IN_PROGRESS_VALUE = "in-progress"
 NOT_FOUND = "backendRef was not found in httpRoute"

@@ -250,10 +250,10 @@ class _Tick:
                 return self.done(f"analysis failed, failedChecks {fc + 1}")
 
         step = a.next_step_weight(cw)
-        if step <= 0:
-            return self.done("no step weight")
         if cw < a.max_weight:
-            results = self.hooks("confirm-traffic-increase", PROGRESSING)
+            # Flagger asks confirm-traffic-increase only for a positive step, then moves the
+            # weight by the step whatever its sign (scheduler.go:493 and runCanary).
+            results = self.hooks("confirm-traffic-increase", PROGRESSING) if step > 0 else []
             if results is None:
                 return self.need("hooks", "confirm-traffic-increase", PROGRESSING)
             for h in results:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from typing import Any
+
+from canary.clock import rfc3339
 
 INITIALIZING, INITIALIZED, WAITING = "Initializing", "Initialized", "Waiting"
 PROGRESSING, WAITING_PROMOTION, PROMOTING = "Progressing", "WaitingPromotion", "Promoting"
@@ -12,10 +13,6 @@ FINALISING, SUCCEEDED, FAILED = "Finalising", "Succeeded", "Failed"
 
 # phases in which the canary keeps its weight (SetStatusPhase resets it otherwise)
 _KEEP_WEIGHT = (PROGRESSING, WAITING, PROMOTING)
-
-
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def condition_for(phase: str, kind: str = "Deployment") -> tuple[str, str]:

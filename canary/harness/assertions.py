@@ -220,3 +220,46 @@ def assert_nothing_left(leftovers: Sequence[str]) -> None:
     if leftovers:
         raise RolloutAssertion("objects the scenario created are still there after cleanup:\n"
                                + "\n".join(f"  - {x}" for x in leftovers))
+
+
+def assert_services_pinned(rollout: str, services: dict[str, dict[str, Any] | None],
+                           pods: Sequence[dict[str, Any]], owned: set[str | None],
+                           hash_label: str) -> None:
+    """Argo pins the canary/stable Services to a revision with the pod-template-hash label, so
+    pods that merely share the Rollout's labels (the demo's Deployment) get no routed traffic:
+    every pod a Service selects belongs to one of the Rollout's ReplicaSets (``owned`` hashes)."""
+    for svc_name, svc in services.items():
+        if svc is None:
+            raise RolloutAssertion(f"Service {svc_name} does not exist")
+        sel = (svc.get("spec") or {}).get("selector") or {}
+        chosen = [p for p in pods if sel and all(
+            (p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())]
+        strangers = [p["metadata"]["name"] for p in chosen
+                     if (p["metadata"].get("labels") or {}).get(hash_label) not in owned]
+        if sel.get(hash_label) not in owned or strangers:
+            raise RolloutAssertion(
+                f"Service {svc_name} selector {sel}\n  expected: pinned to a revision of "
+                f"rollout {rollout} ({hash_label} in {sorted(x for x in owned if x)})\n"
+                f"  observed: selects {[p['metadata']['name'] for p in chosen]}"
+                + (f", not the rollout's: {strangers}" if strangers else ""))
+
+
+def assert_pauses_held(pauses: Sequence[tuple[int, int]], held: dict[int, float],
+                       time_scale: float) -> list[str]:
+    """Each timed pause (weight in force, spec seconds) held its weight at least its duration
+    (time-scaled) and at most one reconcile (2 spec s + 1 s wall) more; returns the rows."""
+    slack = 2 * time_scale + 1.0
+    bad, rows = [], []
+    for weight, secs in pauses:
+        want = secs * time_scale
+        got = held.get(weight)
+        rows.append(f"weight {weight}: pause {secs}s -> {want:.2f}s wall, held "
+                    f"{'never' if got is None else f'{got:.2f}s'}")
+        # 50 ms of tolerance: the watch timestamps both ends, not the engine's clock.
+        if got is None or got < want - 0.05 or got > want + slack:
+            bad.append(rows[-1])
+    if bad:
+        raise RolloutAssertion(f"timed pauses (time scale {time_scale:g})\n  expected: each "
+                               f"weight held for its pause (+ at most {slack:.2f}s)\n  "
+                               f"observed:\n    " + "\n    ".join(rows))
+    return rows

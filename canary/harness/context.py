@@ -17,6 +17,7 @@ from canary.harness.traffic import loadgen_sources
 from canary.kube.client import NotFound
 
 NAMESPACE_GONE_TIMEOUT = 60.0
+WALL_SLACK = 45.0  # seconds added to every time-scaled wait: process start-up, 2-core CI
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class ScenarioContext:
         if self.buffer is not None:
             self.buffer.add("marker", t=t, label=label)
         return t
+
+    def wall(self, spec_seconds: float) -> float:
+        """Wall seconds a step may wait for something that takes ``spec_seconds``."""
+        return spec_seconds * self.time_scale + WALL_SLACK
 
     @property
     def last_action(self) -> float:

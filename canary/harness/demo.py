@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # CI cancels with SIGTERM: clean up exactly as on Ctrl-C
     signal.signal(signal.SIGTERM, _interrupt)
-    from canary.harness import steps
+    from canary.harness import canary_checks as F
+    from canary.harness import cluster as C
     from canary.harness.assertions import RolloutAssertion
     from canary.harness.context import ScenarioContext
     from canary.harness.environments import SandboxEnvironment
@@ -102,24 +103,26 @@ def main(argv: list[str] | None = None) -> int:
     outcome, message = "passed", ""
     try:
         printer.say(f"$ {SETUP}")
-        steps.run_command(ctx, SETUP)
+        C.run(ctx, SETUP)
         for dep in ("podinfo", "load", "frontend"):
-            steps.deployment_rolled_out(ctx, dep, "test")
+            C.wait_rolled_out(ctx, dep, "test")
         printer.say("demo running; applying the tutorial's Canary and MetricTemplate")
-        steps.apply_manifest(ctx, "podinfo-canary.yaml")
-        steps.canary_reaches_phase(ctx, "podinfo", "test", "Initialized", None)
-        steps.metrics_flowing(ctx, "podinfo-primary", "test")
+        C.apply_manifest(ctx, "podinfo-canary.yaml")
+        F.wait_phase(ctx, "podinfo", "test", "Initialized", ctx.last_action,
+                     F.phase_budget(ctx, "podinfo", "test"))
+        C.wait_metrics_flowing(ctx, "podinfo-primary", "test")
         printer.say("Prometheus has Linkerd's metrics for podinfo-primary")
-        steps.frontend_version(ctx, "test", "1.7.0")
+        C.check_frontend_version(ctx, "test", "1.7.0")
         printer.say("frontend answers 1.7.0")
         printer.say(f"$ {SET_IMAGE}")
-        steps.run_command(ctx, SET_IMAGE)
-        steps.canary_reaches_phase(ctx, "podinfo", "test", "Succeeded", None)
-        steps.weights_follow_spec(ctx, "podinfo", "test")
+        C.run(ctx, SET_IMAGE)
+        F.wait_phase(ctx, "podinfo", "test", "Succeeded", ctx.last_action,
+                     F.phase_budget(ctx, "podinfo", "test"))
+        F.check_weights_follow_spec(ctx, "podinfo", "test")
         meta = ctx.timeline().meta
         printer.say(f"weights {meta.get('observed_weights')} match the spec "
                     f"(stepWeight 10, maxWeight 100)")
-        steps.frontend_version(ctx, "test", "1.7.1")
+        C.check_frontend_version(ctx, "test", "1.7.1")
         printer.say("frontend answers 1.7.1: promoted")
     except (RolloutAssertion, AssertionError) as e:
         outcome, message = "failed", str(e)
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         tl = ctx.timeline()
         tl_path = tl.dump(report_dir / "timelines" / f"{slug(ctx.nodeid)}.json")
         if outcome != "passed":
-            from canary.harness.plugin import collect_diagnostics
+            from canary.harness.cluster import collect_diagnostics
 
             try:
                 ctx.diagnostics.update(collect_diagnostics(ctx))

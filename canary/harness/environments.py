@@ -39,14 +39,10 @@ class EnvironmentUnavailable(RuntimeError):
 
 
 def crd_dirs(rootdir: Path | None = None) -> list[Path]:
-    """Where the engine's CRDs live: packaged with ``canary``, else the repo's fixtures."""
-    import canary
+    """Where the engine's CRDs live: the manifests packaged with ``canary.fixtures``."""
+    from canary.harness.manifests import MANIFEST_DIR
 
-    dirs = [Path(canary.__file__).parent / "manifests" / "crds"]
-    if rootdir is not None:
-        dirs.append(rootdir / "fixtures" / "manifests" / "crds")
-    found = [d for d in dirs if d.is_dir() and any(d.glob("*.yaml"))]
-    return found[:1]  # the packaged copy wins; the repo's fixtures are the fallback
+    return [MANIFEST_DIR / "crds"]
 
 
 class Environment:

@@ -4,7 +4,12 @@ Flagger (``pkg/controller/scheduler.go``) advances one step per successful analy
 ``canaryWeight < maxWeight``; the check happens *before* adding, so with ``stepWeight`` the last
 step may overshoot ``maxWeight`` (maxWeight 50, stepWeight 20 gives 20, 40, 60). With
 ``stepWeights`` the list is walked in order, each step capped at 100, and ``maxWeight`` is the last
-list value (the spec's ``maxWeight`` is then ignored). ``stepWeight`` wins when both are set.
+list value (the spec's ``maxWeight`` is then ignored), and the next entry is found by equality
+with the current weight, so an unsorted list walks back and forth and a weight not in the list
+jumps to 100. ``stepWeight`` wins when both are set.
+
+This module is the harness's oracle: it reads Flagger's rule from Flagger's source, not from
+the bundled engine, so an engine bug cannot hide behind a shared mistake.
 """
 
 from __future__ import annotations
@@ -85,8 +90,6 @@ def expected_weights(spec: dict[str, Any]) -> WeightPlan:
                             f"got {steps_field!r}")
         if any(w <= 0 for w in steps_field):
             raise SpecError(f"spec.analysis.stepWeights: weights must be > 0, got {steps_field}")
-        if any(b <= a for a, b in zip(steps_field, steps_field[1:], strict=False)):
-            raise SpecError(f"spec.analysis.stepWeights: weights must increase, got {steps_field}")
     step = _int_field(analysis, "stepWeight") or 0
     if step < 0:
         raise SpecError(f"spec.analysis.stepWeight: must be > 0, got {step}")
@@ -97,10 +100,11 @@ def expected_weights(spec: dict[str, Any]) -> WeightPlan:
     weights: list[int] = []
     current = 0
     while current < top:
-        inc = next_step(analysis, current)
-        if inc <= 0:  # pragma: no cover - guarded by the checks above
-            break
-        current = min(TOTAL_WEIGHT, current + inc)
+        current = min(TOTAL_WEIGHT, current + next_step(analysis, current))
+        if current in weights or current == 0:
+            raise SpecError(f"spec.analysis.stepWeights {steps_field}: the canary weight comes "
+                            f"back to {current} and never reaches maxWeight {top}, so Flagger "
+                            f"would advance forever without promoting")
         weights.append(current)
         if current >= TOTAL_WEIGHT:
             break

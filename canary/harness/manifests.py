@@ -1,13 +1,16 @@
 """Manifests shipped with the harness, so an installed plugin can deploy the demo anywhere.
 
-``canary/manifests`` is the repository's ``fixtures/manifests`` (a symlink), packaged as data.
+They are the repository's ``fixtures/manifests``, installed as package data of
+``canary.fixtures``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "manifests"
+import canary.fixtures
+
+MANIFEST_DIR = Path(canary.fixtures.__file__).resolve().parent / "manifests"
 DEMO_URL = "https://run.linkerd.io/flagger.yml"
 
 

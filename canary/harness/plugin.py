@@ -2,36 +2,36 @@
 ``*.feature`` collection, the step library, reports and cleanup on SIGTERM.
 
 After ``pip install canary`` a directory of feature files is a test suite: ``pytest features/``
-collects every ``.feature`` file directly, binds the step library from
-:mod:`canary.harness.steps`, and writes ``reports/rollouts.html``, ``reports/cucumber.json``,
-``reports/junit.xml``, ``reports/timelines/*.json`` and ``reports/conformance.json``.
+collects every ``.feature`` file directly, registers the fixtures of :mod:`canary.fixtures` and
+the step library of :mod:`canary.steps`, and writes ``reports/rollouts.html``,
+``reports/cucumber.json``, ``reports/junit.xml``, ``reports/timelines/*.json`` and
+``reports/conformance.json``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import signal
-import tempfile
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ENVIRONMENTS = ("sandbox", "kind", "existing")
-IMPLEMENTATIONS = ("bundled", "flagger", "argo-rollouts")
-IMPLEMENTATION_TAGS = ("flagger", "argo", "implementation-specific")
-# Which tagged features each implementation claims; untagged features are claimed by all.
-CLAIMS = {"bundled": {"flagger", "argo", "implementation-specific"}, "flagger": {"flagger"},
-          "argo-rollouts": {"argo"}}
-DEFAULT_SCALE = {"sandbox": 0.05, "kind": 1.0, "existing": 1.0}
-
-_info_key = pytest.StashKey[dict[str, Any]]()
-_ctx_key = pytest.StashKey[Any]()
-_reports_key = pytest.StashKey[dict[str, Any]]()
-
+from canary.fixtures import MODULES as FIXTURE_MODULES
+from canary.harness.settings import (
+    CLAIMS,
+    CONTEXT,
+    ENVIRONMENTS,
+    IMPLEMENTATION_TAGS,
+    IMPLEMENTATIONS,
+    INFO,
+    STATE,
+    Settings,
+)
+from canary.steps import MODULES as STEP_MODULES
 
 # -- options --------------------------------------------------------------------------------
 
@@ -67,31 +67,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="collect *.feature files directly as test modules")
 
 
-class Settings:
-    def __init__(self, config: pytest.Config) -> None:
-        opt = config.getoption
-        self.env: str = opt("env")
-        scale = opt("time_scale")
-        self.time_scale: float = scale if scale is not None else DEFAULT_SCALE[self.env]
-        self.implementation: str = opt("implementation")
-        self.report_dir = Path(opt("report_dir")).resolve()
-        self.kubeconfig: str | None = opt("kubeconfig", None)
-        self.context: str | None = opt("context")
-        self.allow_existing: bool = opt("allow_existing_cluster")
-        self.keep: bool = opt("keep_sandbox")
-        self.sandbox_dir: str | None = opt("sandbox_dir")
-        self.no_engine: bool = opt("no_engine")
-        self.strict: bool = opt("strict_env")
-        wrapper = opt("engine_wrapper")
-        self.engine_wrapper = Path(wrapper).resolve() if wrapper else None
-        self.rootdir = Path(config.rootpath)
-        self.cluster_name: str = opt("cluster_name", None) or "canary-harness"  # pytest-kind's
-
-    def context_dict(self) -> dict[str, str]:
-        return {"environment": self.env, "implementation": self.implementation,
-                "time scale": f"{self.time_scale:g}"}
-
-
 # -- configure: reports by default, SIGTERM -> cleanup ----------------------------------------
 
 
@@ -100,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("time_scale") is not None and config.getoption("time_scale") <= 0:
         raise pytest.UsageError(f"--time-scale must be > 0, got {config.getoption('time_scale')}")
     settings = Settings(config)
-    config.stash[_reports_key] = {"settings": settings, "records": [], "cleanups": {}}
+    config.stash[STATE] = {"settings": settings, "records": [], "cleanups": {}}
     for tag in IMPLEMENTATION_TAGS:
         config.addinivalue_line("markers", f"{tag}: feature claimed by an implementation")
     if not hasattr(config, "workerinput"):
@@ -109,14 +84,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.cucumber_json_path = str(settings.report_dir / "cucumber.json")
         if getattr(config.option, "xmlpath", "unset") is None:
             config.option.xmlpath = str(settings.report_dir / "junit.xml")
-    config.pluginmanager.register(_steps_module(), "canary.harness.steps")
+    for name in FIXTURE_MODULES + STEP_MODULES:
+        if config.pluginmanager.get_plugin(name) is None:
+            config.pluginmanager.register(importlib.import_module(name), name)
     _install_sigterm(config)
-
-
-def _steps_module() -> types.ModuleType:
-    from canary.harness import steps
-
-    return steps
 
 
 def _install_sigterm(config: pytest.Config) -> None:
@@ -130,11 +101,11 @@ def _install_sigterm(config: pytest.Config) -> None:
         raise KeyboardInterrupt("SIGTERM received: cleaning up")
 
     prev = signal.signal(signal.SIGTERM, on_term)
-    config.stash[_reports_key]["prev_sigterm"] = prev
+    config.stash[STATE]["prev_sigterm"] = prev
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(_reports_key, None)
+    state = config.stash.get(STATE, None)
     if state is None:
         return
     # Anything not torn down (e.g. interrupted during teardown) is cleaned up here.
@@ -190,12 +161,12 @@ def _scenario_info(item: pytest.Item) -> dict[str, Any] | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    settings: Settings = config.stash[_reports_key]["settings"]
+    settings: Settings = config.stash[STATE]["settings"]
     for item in items:
         info = _scenario_info(item)
         if info is None:
             continue
-        item.stash[_info_key] = info
+        item.stash[INFO] = info
         reason = skip_reason(settings.env, settings.implementation, set(info["tags"]))
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -213,169 +184,14 @@ def skip_reason(env: str, implementation: str, tags: set[str]) -> str | None:
     return None
 
 
-# -- fixtures ---------------------------------------------------------------------------------
-
-
-class EnvHolder:
-    """Starts the environment on first use; a start failure skips (or fails) every scenario
-    with the same clear reason instead of erroring each one differently."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.env: Any = None
-        self.error: str | None = None
-        self._tmp: str | None = None
-
-    def get(self) -> Any:
-        if self.env is not None:
-            return self.env
-        if self.error is None:
-            try:
-                self.env = self._start()
-                return self.env
-            except Exception as e:  # noqa: BLE001 - reported as the scenarios' skip reason
-                from canary.harness.environments import EnvironmentUnavailable
-
-                self.error = str(e) if isinstance(e, EnvironmentUnavailable) else \
-                    f"{type(e).__name__}: {e}"
-                self.stop()
-        msg = f"{self.settings.env} environment could not start: {self.error}"
-        if self.settings.strict:
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-
-    def _start(self) -> Any:
-        from canary.harness import environments as E
-
-        s = self.settings
-        if s.env == "sandbox":
-            d = s.sandbox_dir or tempfile.mkdtemp(prefix="canary-sandbox-")
-            self._tmp = None if s.sandbox_dir else d
-            env: Any = E.SandboxEnvironment(s.time_scale, Path(d), s.rootdir, keep=s.keep)
-        elif s.env == "kind":
-            env = E.KindEnvironment(s.time_scale, s.report_dir / "kind", s.implementation,
-                                    s.rootdir, cluster_name=s.cluster_name, keep=s.keep)
-        else:
-            env = E.ExistingEnvironment(s.time_scale, s.report_dir / "existing", s.kubeconfig,
-                                        s.context, s.allow_existing, s.implementation, s.rootdir)
-        self.env = env
-        env.engine_wrapper = s.engine_wrapper
-        env.start()
-        if not s.no_engine:
-            env.start_engine()
-        return env
-
-    def stop(self) -> None:
-        if self.env is not None:
-            try:
-                self.env.stop()
-            finally:
-                if self.settings.keep and self.settings.env == "sandbox":
-                    print(f"\ncanary: sandbox kept running in {self.env.workdir} "
-                          f"(stop it with: canary sandbox down --dir {self.env.workdir})")
-                self.env = None
-
-
-@pytest.fixture(scope="session")
-def canary_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[_reports_key]["settings"]
-
-
-@pytest.fixture(scope="session")
-def canary_env(pytestconfig: pytest.Config, canary_settings: Settings) -> Iterator[Any]:
-    if canary_settings.env == "existing" and not canary_settings.allow_existing:
-        msg = ("--env existing refuses to run without --allow-existing-cluster: scenarios "
-               "create and delete namespaces (e.g. `test`) on that cluster")
-        if canary_settings.strict:
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    state = pytestconfig.stash[_reports_key]
-    holder = state.get("holder")
-    if holder is None:
-        holder = state["holder"] = EnvHolder(canary_settings)
-        state["cleanups"]["environment"] = holder.stop
-    env = holder.get()
-    yield env
-    holder.stop()
-    state["cleanups"].pop("environment", None)
-
-
-@pytest.fixture
-def canary_scenario(request: pytest.FixtureRequest, canary_env: Any,
-                    canary_settings: Settings) -> Iterator[Any]:
-    from canary.harness.context import ScenarioContext
-
-    item = request.node
-    info = item.stash.get(_info_key, {})
-    feature_file = Path(info.get("feature_file") or item.path)
-    ctx = ScenarioContext(env=canary_env, nodeid=item.nodeid,
-                          name=f"{info.get('feature', '')}: {info.get('scenario', item.name)}",
-                          feature_dir=feature_file.parent, time_scale=canary_env.time_scale)
-    ctx.begin()
-    item.stash[_ctx_key] = ctx
-    cleanups: dict[str, Callable[[], Any]] = request.config.stash[_reports_key]["cleanups"]
-    cleanups[item.nodeid] = ctx.cleanup
-    yield ctx
-    ctx.stop_recording()
-    _save_timeline(item, ctx, canary_settings)
-    left = ctx.cleanup()
-    cleanups.pop(item.nodeid, None)
-    if left:
-        from canary.harness.assertions import assert_nothing_left
-
-        assert_nothing_left(left)
-
-
-def _save_timeline(item: pytest.Item, ctx: Any, settings: Settings) -> None:
-    from canary.harness.report import chart_svg, slug
-
-    tl = ctx.timeline()
-    path = settings.report_dir / "timelines" / f"{slug(item.nodeid)}.json"
-    tl.dump(path)
-    item.stash[_info_key] = {**item.stash.get(_info_key, {}), "timeline_file": str(path)}
-    if _allure_active(item.config):
-        import allure
-
-        allure.attach(chart_svg(tl), name="rollout timeline",
-                      attachment_type=allure.attachment_type.SVG)
-        allure.attach.file(str(path), name="timeline.json",
-                           attachment_type=allure.attachment_type.JSON)
-        for name, text in ctx.diagnostics.items():
-            allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
-
-
-def _allure_active(config: pytest.Config) -> bool:
-    return (config.pluginmanager.hasplugin("allure_pytest_bdd")
-            and bool(getattr(config.option, "allure_report_dir", None)))
-
-
 # -- results, diagnostics, the HTML report ----------------------------------------------------
-
-
-def collect_diagnostics(ctx: Any) -> dict[str, str]:
-    """Events, Canary/HTTPRoute YAML, pod logs and the engine log of the scenario's namespaces."""
-    env = ctx.env
-    out: dict[str, str] = {}
-    namespaces = ctx.recorder.namespaces if ctx.recorder else []
-    for ns in namespaces:
-        p = env.kubectl(["-n", ns, "get", "events", "--sort-by=.lastTimestamp"], check=False,
-                        timeout=20)
-        out[f"events in {ns}"] = p.stdout or p.stderr
-        kinds = "canaries.flagger.app,httproutes.gateway.networking.k8s.io"
-        p = env.kubectl(["-n", ns, "get", kinds, "-o", "yaml"], check=False, timeout=20)
-        out[f"Canary and HTTPRoute YAML in {ns}"] = p.stdout or p.stderr
-        out.update(env.pod_logs(ns))
-    engine = getattr(env, "engine", None)
-    if engine is not None:
-        out["engine log"] = engine.tail(400)
-    return out
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    info = item.stash.get(_info_key, None)
+    info = item.stash.get(INFO, None)
     if info is None:
         return
     phases = info.setdefault("phases", {})
@@ -384,8 +200,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         exc = call.excinfo.value
         message = str(exc) if isinstance(exc, AssertionError) and str(exc) else \
             call.excinfo.exconly()
-        ctx = item.stash.get(_ctx_key, None)
+        ctx = item.stash.get(CONTEXT, None)
         if ctx is not None and report.when == "call":
+            from canary.harness.cluster import collect_diagnostics
+
             try:
                 ctx.diagnostics.update(collect_diagnostics(ctx))
             except Exception as e:  # noqa: BLE001 - never hide the real failure
@@ -413,17 +231,17 @@ def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
             message = m if not message else message + "\n" + m
             if when != "teardown":
                 continue
-    ctx = item.stash.get(_ctx_key, None)
+    ctx = item.stash.get(CONTEXT, None)
     rec = ScenarioRecord(nodeid=item.nodeid, feature=info.get("feature", ""),
                          name=info.get("scenario", item.name), outcome=outcome,
                          duration=sum(p[2] for p in phases.values()), message=message,
                          tags=info.get("tags", []), timeline_file=info.get("timeline_file"),
                          diagnostics=dict(ctx.diagnostics) if ctx is not None else {})
-    item.config.stash[_reports_key]["records"].append(rec)
+    item.config.stash[STATE]["records"].append(rec)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(_reports_key, None)
+    state = session.config.stash.get(STATE, None)
     if state is None or not state["records"] or hasattr(session.config, "workerinput"):
         return
     from canary.harness.report import write_conformance, write_report
@@ -435,7 +253,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = config.stash.get(_reports_key, None)
+    state = config.stash.get(STATE, None)
     if state and state["records"]:
         rd = state["settings"].report_dir
         terminalreporter.write_line(f"canary: rollout report {rd / 'rollouts.html'} "

@@ -16,8 +16,8 @@ import requests
 
 from canary.harness.timeline import TimelineBuffer
 from canary.kube.client import ApiError, ApiUnavailable, Gone, KubeClient, NotFound
+from canary.router.gatewayapi import HTTPROUTE_VERSIONS
 
-HTTPROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
 CANARY_VERSION = "flagger.app/v1beta1"
 ROLLOUT_VERSION = "argoproj.io/v1alpha1"
 WATCH_TIMEOUT = 5  # seconds; bounds how long stop() waits for a quiet watch to notice

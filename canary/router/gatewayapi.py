@@ -14,6 +14,8 @@ from canary.router.kubernetes import owner_ref
 from canary.spec.canary import CanarySpec
 
 API_VERSION = "gateway.networking.k8s.io/v1beta1"
+# What readers try, newest first: clusters serve v1 since Gateway API 1.0, older ones v1beta1.
+HTTPROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", API_VERSION)
 
 
 def route_spec(c: CanarySpec, primary: int, canary: int) -> dict[str, Any]:

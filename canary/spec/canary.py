@@ -68,15 +68,20 @@ class AnalysisSpec:
         return [h for h in self.webhooks if h.type == type_]
 
     def next_step_weight(self, canary_weight: int) -> int:
-        """Flagger's nextStepWeight: the increment from ``canary_weight``."""
+        """Flagger's nextStepWeight (fluxcd/flagger pkg/controller/scheduler.go:58): the change
+        of the canary weight on the next advance. With ``stepWeights`` it is the gap to the
+        entry after the current weight, found by equality; a weight not in the list (the list
+        was edited mid-analysis) jumps to 100, and an unsorted list can give a negative step."""
         if self.step_weight > 0 or not self.step_weights:
             return self.step_weight
         max_step = 100 - canary_weight
-        if max_step <= 0:
+        if max_step == 0:
             return 1  # any non-zero step moves on to promotion
-        for w in self.step_weights:
-            if w > canary_weight:
-                return min(max_step, w - canary_weight)
+        if canary_weight == 0:
+            return min(max_step, self.step_weights[0])
+        for current, following in zip(self.step_weights, self.step_weights[1:], strict=False):
+            if current == canary_weight:
+                return min(max_step, following - canary_weight)
         return max_step
 
 
@@ -216,9 +221,8 @@ def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
         r.bad(f"{p}.stepWeight", "must be > 0")
     steps: list[int] = []
     for i, w in enumerate(r.list_(a.get("stepWeights"), f"{p}.stepWeights")):
+        # Flagger accepts any order (an unsorted list walks back and forth, as its rule does)
         v = r.integer(w, f"{p}.stepWeights[{i}]", minimum=1, maximum=100)
-        if steps and v and v <= steps[-1]:
-            r.bad(f"{p}.stepWeights[{i}]", f"must be greater than the previous step {steps[-1]}")
         if v:
             steps.append(v)
     max_w = r.integer(a.get("maxWeight"), f"{p}.maxWeight", minimum=0, maximum=100)

@@ -11,8 +11,9 @@ import json
 import random
 import threading
 import uuid
-from datetime import UTC, datetime
 from typing import Any
+
+from canary.clock import rfc3339
 
 from . import errors, events, patching
 from .defaults import apply_defaults
@@ -41,7 +42,7 @@ def tracks_generation(rt: ResourceType) -> bool:
 
 
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339()
 
 
 def _content(obj: Obj) -> Obj:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from canary.clock import rfc3339
 from canary.sandbox.apiserver.selectors import SelectorError, selector_to_string
 
 __all__ = ["JSONPathError", "evaluate_jsonpath", "human_duration", "to_table"]
@@ -96,7 +97,7 @@ def _created_at(obj: dict) -> str:
     ts = _parse_time(_get(obj, "metadata", "creationTimestamp"))
     if ts is None:
         return "<unknown>"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(ts)
 
 
 # -- helpers ------------------------------------------------------------------------------

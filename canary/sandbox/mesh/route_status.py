@@ -12,22 +12,23 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from canary.clock import rfc3339
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
+from canary.router.gatewayapi import HTTPROUTE_VERSIONS
 from canary.sandbox.mesh.routes import CORE_GROUPS, RouteError, validate_backend
 from canary.sandbox.mesh.state import MeshState
 
 Obj = dict[str, Any]
 CONTROLLER = "linkerd.io/policy-controller"
-API_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
+API_VERSIONS = HTTPROUTE_VERSIONS
 
 log = logging.getLogger("canary.mesh")
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339()
 
 
 def _condition(type_: str, ok: bool, reason: str, message: str = "") -> Obj:

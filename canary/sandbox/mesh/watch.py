@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from canary.kube.client import ApiError, ApiUnavailable, Gone, KubeClient, NotFound
+from canary.router.gatewayapi import HTTPROUTE_VERSIONS
 from canary.sandbox.mesh.state import MeshState
 
 log = logging.getLogger("canary.mesh")
@@ -22,7 +23,7 @@ WATCHED: dict[str, tuple[str, ...]] = {
     "Endpoints": ("v1",),
     "Pod": ("v1",),
     "Namespace": ("v1",),
-    "HTTPRoute": ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"),
+    "HTTPRoute": HTTPROUTE_VERSIONS,
 }
 
 

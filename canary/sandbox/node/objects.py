@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from canary.clock import rfc3339  # noqa: F401 - re-exported for the controllers
+
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 
@@ -45,9 +47,6 @@ def is_controlled_by(obj: Obj, owner: Obj) -> bool:
     return ref is not None and ref.get("uid") == uid_of(owner)
 
 
-def rfc3339(ts: float | None = None) -> str:
-    """Timestamps as the API writes them: second precision, UTC, ``Z``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if ts is None else ts))
 
 
 def parse_rfc3339(text: str | None) -> float | None:
