@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apiserver_proc import ApiServer
+from support.apiserver import ApiServer
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ import threading
 
 import pytest
 import requests
-from apiserver_proc import CRDS, ApiServer, wait_for
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
+from support.apiserver import CRDS, ApiServer
+from support.poll import wait_for
 
 
 def _deployment(name: str, labels: dict | None = None, image: str = "podinfo:1.7.0") -> dict:
@@ -248,7 +249,7 @@ def test_garbage_collection_background_foreground_orphan(api: k8s.ApiClient, ns:
     bg = core.create_namespaced_config_map(ns, {"metadata": {"name": "bg-owner"}})
     owned("bg-child", bg)
     core.delete_namespaced_config_map("bg-owner", ns)
-    assert wait_for(lambda: not exists("bg-child"), 2)
+    assert wait_for("the condition", lambda: not exists("bg-child"), 2)
 
     fg = core.create_namespaced_config_map(ns, {"metadata": {"name": "fg-owner"}})
     owned("fg-child", fg, block=True)
@@ -257,11 +258,11 @@ def test_garbage_collection_background_foreground_orphan(api: k8s.ApiClient, ns:
     core.delete_namespaced_config_map("fg-owner", ns, propagation_policy="Foreground")
     owner = core.read_namespaced_config_map("fg-owner", ns)
     assert owner.metadata.deletion_timestamp and "foregroundDeletion" in owner.metadata.finalizers
-    assert wait_for(lambda: core.read_namespaced_config_map(
+    assert wait_for("the condition", lambda: core.read_namespaced_config_map(
         "fg-child", ns).metadata.deletion_timestamp, 2)
     assert exists("fg-owner")  # blocked by its dependent
     core.patch_namespaced_config_map("fg-child", ns, {"metadata": {"finalizers": None}})
-    assert wait_for(lambda: not exists("fg-child") and not exists("fg-owner"), 2)
+    assert wait_for("the condition", lambda: not exists("fg-child") and not exists("fg-owner"), 2)
 
     orphan = core.create_namespaced_config_map(ns, {"metadata": {"name": "or-owner"}})
     owned("or-child", orphan)
@@ -292,7 +293,8 @@ def test_custom_resources_follow_their_crd(apiserver: ApiServer, api: k8s.ApiCli
         data="{}", timeout=5)
     assert r.status_code == 415 and r.json()["reason"] == "UnsupportedMediaType"
     apiserver.kubectl("delete", "crd", "rollouts.argoproj.io")
-    assert wait_for(lambda: "rollouts" not in apiserver.kubectl("api-resources").stdout, 3)
+    assert wait_for("the condition",
+                    lambda: "rollouts" not in apiserver.kubectl("api-resources").stdout, 3)
     r = requests.get(f"{apiserver.url}/apis/argoproj.io/v1alpha1/namespaces/{ns}/rollouts",
                      headers=apiserver.headers, timeout=5)
     assert r.status_code == 404
@@ -341,7 +343,7 @@ def test_creating_in_a_terminating_namespace_is_forbidden(api: k8s.ApiClient, ns
         core.create_namespaced_config_map(ns, {"metadata": {"name": "new"}})
     assert e.value.status == 403 and "being terminated" in _status(e.value)["message"]
     core.patch_namespaced_config_map("held", ns, {"metadata": {"finalizers": None}})
-    assert wait_for(lambda: ns not in {n.metadata.name
+    assert wait_for("the condition", lambda: ns not in {n.metadata.name
                                        for n in core.list_namespace().items}, 3)
 
 

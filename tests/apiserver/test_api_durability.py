@@ -6,10 +6,10 @@ import json
 
 import pytest
 import requests
-from apiserver_proc import ApiServer
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
+from support.apiserver import ApiServer
 
 
 def _core(server: ApiServer) -> k8s.CoreV1Api:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from apiserver_proc import CRDS, ApiServer, read_lines_until, wait_for
+from support.apiserver import CRDS, ApiServer, read_lines_until
+from support.poll import wait_for
 
 # The seed's Canary + MetricTemplate heredoc, verbatim ("Configure the release").
 SEED_CANARY = (CRDS.parent / "podinfo-canary.yaml").read_text()
@@ -172,7 +173,7 @@ def test_delete_namespace_removes_everything_and_watch_sees_it(apiserver: ApiSer
     assert any("DELETED" in x and "cfg" in x for x in lines["cm"])
     assert any("DELETED" in x and "podinfo" in x for x in lines["svc"])
     assert apiserver.kubectl("get", "ns", ns, check=False).returncode != 0
-    assert wait_for(lambda: "No resources found" in apiserver.kubectl(
+    assert wait_for("the condition", lambda: "No resources found" in apiserver.kubectl(
         "get", "all,cm", "-n", ns, check=False).stderr)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from apiserver_proc import ApiServer, read_lines_until
+from support.apiserver import ApiServer, read_lines_until
 
 POD_IP = "127.77.0.1"  # a pod address: the node agent gives each pod its own 127.x.y.z
 DEAD_IP = "127.77.0.2"  # a pod address where nothing listens
