@@ -16,7 +16,6 @@ import threading
 from typing import Any
 
 from canary.clock import Clock
-from canary.controller.argo_router import GatewayRouter
 from canary.controller.events import EventRecorder
 from canary.engine import argo
 from canary.kube.client import (
@@ -28,6 +27,7 @@ from canary.kube.client import (
     NotFound,
     Obj,
 )
+from canary.router.argo_gatewayapi import GatewayRouter
 from canary.spec.rollout import (
     HASH_LABEL,
     MANAGED_BY_ANNOTATION,

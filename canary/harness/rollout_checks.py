@@ -46,7 +46,7 @@ def run_plugin(ctx: ScenarioContext, command: str) -> str:
 def rollout_verb(ctx: ScenarioContext, verb: str, name: str, ns: str, full: bool) -> None:
     """The plugin verb's status patch, sent in-process by the same code `canary rollouts` runs:
     a pause of 10 spec seconds lasts 0.5 s on the sandbox, less than a CLI start-up can spare."""
-    from canary.controller import rollouts_cli
+    from canary.cli import rollouts as rollouts_cli
 
     client = ctx.env.client()
     ctx.mark(f"kubectl argo rollouts -n {ns} {verb} {name}" + (" --full" if full else ""))

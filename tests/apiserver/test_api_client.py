@@ -10,7 +10,8 @@ import requests
 from kubernetes import client as k8s
 from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
-from support.apiserver import CRDS, ApiServer
+from support import CRDS
+from support.apiserver import ApiServer
 from support.poll import wait_for
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from support.apiserver import CRDS, ApiServer, read_lines_until
+from support import CRDS
+from support.apiserver import ApiServer, read_lines_until
 from support.poll import wait_for
 
 # The seed's Canary + MetricTemplate heredoc, verbatim ("Configure the release").

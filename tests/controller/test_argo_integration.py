@@ -22,8 +22,8 @@ import pytest
 import yaml
 from support.poll import wait_for
 
+from canary.cli import rollouts as rollouts_cli
 from canary.clock import Clock
-from canary.controller import rollouts_cli
 from canary.controller.argo_loop import RolloutController
 from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient, KubeConfig
 from canary.spec.rollout import expected_route_weights

@@ -25,8 +25,8 @@ from support.flagger_sandbox import (
     FakePrometheus,
     ReadinessSimulator,
     RouteRecorder,
-    wait_for,
 )
+from support.poll import wait_for
 
 from canary.kube.client import ApiError, KubeClient, retry_on_conflict
 

@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from canary.controller.argo_router import route_weight, route_with_weights
-from canary.controller.rollouts_cli import promote_patches
+from canary.cli.rollouts import promote_patches
+from canary.router.argo_gatewayapi import route_weight, route_with_weights
 from canary.spec.rollout import (
     check_route_backends,
     expected_route_weights,

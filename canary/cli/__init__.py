@@ -1,4 +1,8 @@
-"""The ``canary`` command: dispatches to the sandbox, the engine and the rollouts plugin."""
+"""The ``canary`` command: dispatches to the sandbox, the engine and the rollouts plugin.
+
+The commands' own parsers live with what they drive (``canary.sandbox.manager``,
+``canary.controller.main``, ``canary.harness.demo``); ``canary.cli.rollouts`` is the
+``kubectl argo rollouts`` look-alike, which drives nothing but the API."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     elif cmd == "engine":
         from canary.controller.main import main as run
     elif cmd == "rollouts":
-        from canary.controller.rollouts_cli import main as run
+        from canary.cli.rollouts import main as run
     elif cmd == "demo":
         from canary.harness.demo import main as run
     else:

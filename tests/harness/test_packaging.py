@@ -1,0 +1,35 @@
+"""The wheel ships every package of the tree, and the design card's top-level ``steps/`` and
+``fixtures/`` only inside ``canary`` (no generic top-level names in site-packages)."""
+
+import tomllib
+
+from support import REPO
+
+
+def _setuptools() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def test_every_package_in_the_tree_is_listed():
+    listed = set(_setuptools()["packages"])
+    in_tree = {".".join(p.parent.relative_to(REPO).parts)
+               for p in (REPO / "canary").rglob("__init__.py")}
+    assert in_tree - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+    assert {"canary.steps", "canary.fixtures"} <= listed
+
+
+def test_steps_and_fixtures_install_inside_canary():
+    assert _setuptools()["package-dir"] == {"canary.steps": "steps",
+                                            "canary.fixtures": "fixtures"}
+    assert not any(p.split(".")[0] != "canary" for p in _setuptools()["packages"])
+
+
+def test_the_installed_plugin_finds_its_steps_fixtures_and_manifests():
+    import canary.fixtures
+    import canary.steps
+
+    from canary.harness.manifests import MANIFEST_DIR
+
+    assert canary.steps.__file__.startswith(str(REPO / "steps"))
+    assert canary.fixtures.__file__.startswith(str(REPO / "fixtures"))
+    assert (MANIFEST_DIR / "podinfo-demo.yaml").is_file() and (MANIFEST_DIR / "crds").is_dir()
