@@ -205,10 +205,6 @@ class SandboxEnvironment(Environment):
                 continue
         return out
 
-    def component_logs(self) -> dict[str, Path]:
-        layout = self.sandbox.layout
-        return {c: layout.log(c) for c in ("apiserver", "node", "mesh", "prometheus")}
-
     def start_engine(self) -> EngineProcess:
         cmd = engine_command(self.kubeconfig, self.time_scale,
                              sandbox_dir=Path(self.sandbox.layout.root),

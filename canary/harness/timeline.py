@@ -166,18 +166,6 @@ def client_deltas(tl: Timeline, source: str | None = None,
     return out
 
 
-def client_totals(tl: Timeline, since: float, until: float | None,
-                  source: str | None = None) -> tuple[int, int]:
-    """(requests, failures) the clients sent between ``since`` and ``until``."""
-    req = fail = 0
-    for d in client_deltas(tl, source):
-        if d["t1"] <= since or (until is not None and d["t0"] >= until):
-            continue
-        req += d["requests"]
-        fail += d["failures"]
-    return req, fail
-
-
 class TimelineBuffer:
     """Thread-safe sink the recorder threads append to; listeners see each entry live."""
 

@@ -19,7 +19,7 @@ import requests
 import yaml
 
 from canary.clock import format_duration
-from canary.kube.client import AlreadyExists, KubeClient, NotFound
+from canary.kube.client import AlreadyExists, KubeClient
 from canary.sandbox.layout import SandboxLayout
 
 VIZ_NAMESPACE = "linkerd-viz"
@@ -128,15 +128,6 @@ def start_prometheus(layout: SandboxLayout, time_scale: float) -> subprocess.Pop
     return proc
 
 
-def reload_prometheus(layout: SandboxLayout, time_scale: float) -> None:
-    """Rewrite the config from config.json (e.g. the engine started) and ask for a reload."""
-    write_config(layout, targets_from_config(layout), time_scale)
-    port = layout.read_config().get("prometheus_port")
-    if not port:
-        raise PrometheusError(f"{layout.config_file} has no prometheus_port")
-    requests.post(f"http://127.0.0.1:{port}/-/reload", timeout=5).raise_for_status()
-
-
 def wait_ready(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     """Poll /-/ready until Prometheus answers 200; raise PrometheusError on timeout/exit."""
     deadline = time.monotonic() + timeout
@@ -189,9 +180,3 @@ def register_prometheus_service(client: KubeClient, prometheus_port: int) -> Non
                                 "protocol": "TCP"}]}]})
 
 
-def unregister_prometheus_service(client: KubeClient) -> None:
-    for kind in ("Endpoints", "Service"):
-        try:
-            client.delete("v1", kind, "prometheus", VIZ_NAMESPACE)
-        except NotFound:
-            pass

@@ -184,9 +184,6 @@ class Registry:
         with self._lock:
             return list(self._by_path.values())
 
-    def namespaced_keys(self) -> list[str]:
-        return sorted({rt.key for rt in self.all_types() if rt.namespaced})
-
     def register_crd(self, crd: Obj) -> list[ResourceType]:
         name = (crd.get("metadata") or {}).get("name", "")
         types = types_from_crd(crd)

@@ -77,13 +77,3 @@ def maybe_wrap(sock: socket.socket, ctx: ssl.SSLContext | None,
     return sock
 
 
-def kubeconfig_cluster(store_dir: Path, port: int, host: str = "127.0.0.1") -> dict[str, str]:
-    """The kubeconfig ``cluster`` entry kubectl needs to send its bearer token: https + CA.
-
-    Creates the certificate when the server has not yet (same file the server will use).
-    """
-    import base64
-
-    cert, _key = ensure_certificate(store_dir)
-    return {"server": f"https://{host}:{port}",
-            "certificate-authority-data": base64.b64encode(cert.read_bytes()).decode()}

@@ -54,9 +54,6 @@ class Informer:
     def has_synced(self) -> bool:
         return self._synced.is_set()
 
-    def wait_synced(self, timeout: float) -> bool:
-        return self._synced.wait(timeout)
-
     def write_through(self, obj: Obj) -> None:
         """Put what we just wrote into the cache so a controller does not act twice on a stale view.
 

@@ -20,10 +20,6 @@ def uid_of(obj: Obj) -> str:
     return obj.get("metadata", {}).get("uid") or ""
 
 
-def labels_of(obj: Obj) -> dict[str, str]:
-    return obj.get("metadata", {}).get("labels") or {}
-
-
 def annotations_of(obj: Obj) -> dict[str, str]:
     return obj.get("metadata", {}).get("annotations") or {}
 

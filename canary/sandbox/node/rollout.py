@@ -8,7 +8,6 @@ ReplicaSets, and the status + conditions the controller writes.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from typing import Any
 
@@ -82,11 +81,6 @@ def _strip_hash(template: Obj) -> Obj:
 def templates_equal(a: Obj, b: Obj) -> bool:
     """EqualIgnoreHash: the two templates differ at most in their pod-template-hash label."""
     return _strip_hash(a) == _strip_hash(b)
-
-
-def template_fingerprint(template: Obj) -> str:
-    data = json.dumps(_strip_hash(template), sort_keys=True).encode()
-    return hashlib.sha256(data).hexdigest()
 
 
 # -- spec with defaults ---------------------------------------------------------------------
