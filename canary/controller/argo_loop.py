@@ -27,6 +27,7 @@ from canary.kube.client import (
     NotFound,
     Obj,
 )
+from canary.kube.informer import Informer
 from canary.router.argo_gatewayapi import GatewayRouter
 from canary.spec.rollout import (
     HASH_LABEL,
@@ -60,9 +61,12 @@ class RolloutController:
     def run(self, stop: threading.Event) -> None:
         threading.Thread(target=self._relay_stop, args=(stop,), daemon=True,
                          name="rollouts-stop").start()
+        # Watches only wake the loop (each pass reads what it acts on); they resume from the
+        # last resourceVersion, so a quiet cluster costs no relists.
         for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1")):
-            threading.Thread(target=self._watch, args=(stop, api, kind), daemon=True,
-                             name=f"rollouts-watch-{kind.lower()}").start()
+            inf = Informer(self.client, api, kind, stop, self.namespace, watch_timeout=20)
+            inf.add_handler(lambda _t, _o, _old: self._wake.set())
+            inf.start()
         while not stop.is_set():
             self._wake.clear()
             try:
@@ -80,21 +84,6 @@ class RolloutController:
     def _relay_stop(self, stop: threading.Event) -> None:
         stop.wait()
         self._wake.set()
-
-    def _watch(self, stop: threading.Event, api: str, kind: str) -> None:
-        while not stop.is_set():
-            try:
-                for _type, _obj in self.client.watch(api, kind, self.namespace,
-                                                     timeout_seconds=20):
-                    self._wake.set()
-                    if stop.is_set():
-                        return
-            except (ApiError, ApiUnavailable) as e:
-                self.log.debug("rollouts: watch %s: %s", kind, e)
-                stop.wait(1.0)
-            except Exception:  # noqa: BLE001 - keep watching; the loop also resyncs
-                self.log.exception("rollouts: watch %s failed", kind)
-                stop.wait(1.0)
 
     # -- one pass -----------------------------------------------------------------------------
 

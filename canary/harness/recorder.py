@@ -1,8 +1,9 @@
 """Records a rollout into a :class:`~canary.harness.timeline.Timeline` while it happens.
 
-Kubernetes state comes from list+watch (HTTPRoutes, Canaries, Events), resumed from the last
-``resourceVersion`` and relisted on 410 Gone, so no weight step is missed even when it lasts a
-fraction of a second. Prometheus' success rate and the load generator's counters are sampled.
+Kubernetes state comes from the shared informer (HTTPRoutes, Canaries, Rollouts, Events), which
+resumes from the last ``resourceVersion`` and relists on 410 Gone, so no weight step is missed
+even when it lasts a fraction of a second. Prometheus' success rate and the load generator's
+counters are sampled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import requests
 
 from canary.harness.timeline import TimelineBuffer
-from canary.kube.client import ApiError, ApiUnavailable, Gone, KubeClient, NotFound
+from canary.kube.client import KubeClient
+from canary.kube.informer import Informer
 from canary.router.gatewayapi import HTTPROUTE_VERSIONS
 
 CANARY_VERSION = "flagger.app/v1beta1"
@@ -63,6 +65,7 @@ class TimelineRecorder:
         self.time_scale = time_scale
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._informers: list[Informer] = []
         self._namespaces: set[str] = set()
         self._targets: dict[tuple[str, str], str] = {}  # (ns, canary) -> target deployment
         self._event_counts: dict[str, int] = {}
@@ -75,10 +78,14 @@ class TimelineRecorder:
             if namespace in self._namespaces:
                 return
             self._namespaces.add(namespace)
-        self._spawn(self._watch_loop, HTTPROUTE_VERSIONS, "HTTPRoute", namespace, self._on_route)
-        self._spawn(self._watch_loop, (CANARY_VERSION,), "Canary", namespace, self._on_canary)
-        self._spawn(self._watch_loop, ("v1",), "Event", namespace, self._on_event)
-        self._spawn(self._watch_loop, (ROLLOUT_VERSION,), "Rollout", namespace, self._on_rollout)
+        for versions, kind, handle in ((HTTPROUTE_VERSIONS, "HTTPRoute", self._on_route),
+                                       (CANARY_VERSION, "Canary", self._on_canary),
+                                       ("v1", "Event", self._on_event),
+                                       (ROLLOUT_VERSION, "Rollout", self._on_rollout)):
+            inf = Informer(self.client, versions, kind, self._stop, namespace,
+                           watch_timeout=WATCH_TIMEOUT, retry=0.5)
+            inf.add_handler(lambda typ, obj, _old, handle=handle: handle(typ, obj))
+            self._informers.append(inf.start())
         if self._prometheus:
             self._spawn(self._sample_prometheus, namespace)
         if self.stats_sources:
@@ -94,6 +101,8 @@ class TimelineRecorder:
         deadline = time.monotonic() + wait
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        for inf in self._informers:
+            inf.join(max(0.0, deadline - time.monotonic()))
 
     def _spawn(self, fn: Callable[..., None], *args: Any) -> None:
         t = threading.Thread(target=fn, args=args, daemon=True,
@@ -102,35 +111,6 @@ class TimelineRecorder:
         t.start()
 
     # -- watches ----------------------------------------------------------------------------
-
-    def _watch_loop(self, versions: tuple[str, ...], kind: str, ns: str,
-                    handle: Callable[[str, dict[str, Any]], None]) -> None:
-        rv: str | None = None
-        vi = 0
-        while not self._stop.is_set():
-            version = versions[vi % len(versions)]
-            try:
-                if rv is None:
-                    listing = self.client.list(version, kind, ns)
-                    rv = (listing.get("metadata") or {}).get("resourceVersion") or ""
-                    for item in listing.get("items", []):
-                        handle("ADDED", item)
-                for typ, obj in self.client.watch(version, kind, ns, resource_version=rv or None,
-                                                  timeout_seconds=WATCH_TIMEOUT):
-                    rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
-                    if typ != "BOOKMARK":
-                        handle(typ, obj)
-                    if self._stop.is_set():
-                        return
-            except Gone:
-                rv = None
-            except NotFound:
-                # kind not served (yet, or not in this API version): try the next version
-                vi += 1
-                rv = None
-                self._stop.wait(0.5)
-            except (ApiError, ApiUnavailable, ValueError):
-                self._stop.wait(0.3)
 
     def _on_route(self, typ: str, obj: dict[str, Any]) -> None:
         md = obj.get("metadata") or {}

@@ -166,7 +166,7 @@ def test_prometheus_service_is_reachable_through_the_mesh(stack):
 
 def test_seed_query_via_prometheus_linkerd_viz_through_the_mesh(stack):
     """The whole chain: mesh process -> real Prometheus -> Service prometheus.linkerd-viz:9090."""
-    from seed_query import Traffic, prometheus_missing, render
+    from support.seed_query import Traffic, prometheus_missing, render
 
     if prometheus_missing():
         pytest.skip(prometheus_missing())

@@ -117,7 +117,7 @@ def _accepts(ip: str, port: int) -> bool:
 
 
 def _dead_pod(demo, name: str, ip_suffix: str) -> dict:
-    from mesh_objects import pod
+    from support.mesh_objects import pod
 
     ip = demo["svc_net"].replace("127.100.", "127.1.") + ip_suffix
     p = pod(name, ip, "podinfo", port=demo["canary"].port)  # nothing listens there

@@ -163,7 +163,7 @@ def _pid_listening_on(ip: str, port: int) -> int | None:
 
 
 def _success_rate(sandbox: Sandbox, target: str) -> float | None:
-    from seed_query import render
+    from support.seed_query import render
 
     interval = format_duration(60 * SCALE)  # the seed's `interval: 1m`, time-scaled
     url = sandbox.resolve_url("http://prometheus.linkerd-viz:9090/api/v1/query")

@@ -85,9 +85,8 @@ class Demo:
     pod and an unmeshed pod, with an HTTPRoute 70/30; backends are real HTTP servers."""
 
     def __init__(self, canary_error_every: int = 0) -> None:
-        from mesh_objects import endpoints, httproute, namespace, pod, service
-
         from canary.sandbox.mesh.state import MeshState
+        from support.mesh_objects import endpoints, httproute, namespace, pod, service
 
         pods_net, self.svc_net = random_net()
         self.primary = Backend("primary", pods_net + "1")

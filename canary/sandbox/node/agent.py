@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 from canary.kube.client import KubeClient, KubeConfig
+from canary.kube.informer import Informer
 
 from .deployments import DeploymentController
 from .endpoints import EndpointsController
 from .events import EventRecorder
-from .informer import Informer
 from .ipam import IPAM
 from .objects import Obj, annotations_of, controller_ref
 from .pods import INJECT, Kubelet

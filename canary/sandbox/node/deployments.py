@@ -17,10 +17,10 @@ from canary.kube.client import (
     AlreadyExists,
     KubeClient,
 )
+from canary.kube.informer import Informer
 
 from . import rollout as ro
 from .events import EventRecorder
-from .informer import Informer
 from .objects import Key, Obj, is_controlled_by, is_terminating, key_of, owner_ref_to, rfc3339
 from .selectors import selector_matcher
 from .workqueue import WorkQueue, process

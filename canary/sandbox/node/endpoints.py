@@ -16,8 +16,8 @@ from canary.kube.client import (
     AlreadyExists,
     KubeClient,
 )
+from canary.kube.informer import Informer
 
-from .informer import Informer
 from .objects import Key, Obj, is_terminating, key_of, owner_ref_to, pod_is_ready, rfc3339
 from .selectors import map_matcher
 from .workqueue import WorkQueue, process

@@ -6,14 +6,7 @@ import time
 from typing import Any
 
 from canary.clock import rfc3339  # noqa: F401 - re-exported for the controllers
-
-Obj = dict[str, Any]
-Key = tuple[str, str]  # (namespace, name)
-
-
-def key_of(obj: Obj) -> Key:
-    md = obj.get("metadata", {})
-    return (md.get("namespace") or "", md.get("name") or "")
+from canary.kube.informer import Key, Obj, key_of  # noqa: F401 - the node's vocabulary
 
 
 def uid_of(obj: Obj) -> str:

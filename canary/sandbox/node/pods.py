@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
+from canary.kube.informer import Informer
 from canary.sandbox.layout import SandboxLayout
 
 from .events import EventRecorder
-from .informer import Informer
 from .ipam import IPAM
 from .objects import Obj, annotations_of, is_terminating, rfc3339
 from .podenv import container_env, expand

@@ -14,9 +14,9 @@ from canary.kube.client import (
     ApiError,
     KubeClient,
 )
+from canary.kube.informer import Informer
 
 from .events import EventRecorder
-from .informer import Informer
 from .objects import (
     Key,
     Obj,
