@@ -61,7 +61,7 @@ def test_reserved_implementation_is_skipped_on_the_sandbox(tmp_path):
 
 
 def test_every_step_in_the_repo_features_is_defined(tmp_path):
-    feats = [REPO / "features", REPO / "fixtures" / "features", REPO / "docs" / "examples"]
+    feats = [REPO / "features", REPO / "tests" / "support" / "features", REPO / "docs" / "examples"]
     p = run_pytest(REPO, "--generate-missing", *sum((["--feature", str(f)] for f in feats), []),
                    "--report-dir", str(tmp_path), *map(str, feats))
     assert "is not defined" not in p.stdout, p.stdout
