@@ -9,10 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import random
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from support.flagger_sandbox import (
     ReadinessSimulator,
     RouteRecorder,
 )
+from support.local_http import Peer
 from support.poll import wait_for
 
 from canary.kube.client import ApiError, KubeClient, retry_on_conflict
@@ -287,23 +286,8 @@ def test_invalid_canary_is_reported_and_others_keep_running(env: Env) -> None:
 
 
 def test_webhooks_receive_flagger_payloads(env: Env) -> None:
-    calls: list[tuple[str, dict]] = []
-
-    class H(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls.append((self.path, body))
-            self.send_response(500 if self.path == "/notify" else 200)
-            self.send_header("Content-Length", "4")
-            self.end_headers()
-            self.wfile.write(b"nope")
-
-        def log_message(self, *a: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    peer = Peer(lambda _m, path, _q, _b: (500 if path == "/notify" else 200, "nope"))
+    url = peer.url
     try:
         canary = copy.deepcopy(CANARY)
         canary["spec"]["analysis"]["webhooks"] = [
@@ -321,8 +305,8 @@ def test_webhooks_receive_flagger_payloads(env: Env) -> None:
         wait_for("post-rollout", lambda: env.event("Post-rollout hook notify failed nope"), 5,
                  ignore=TRANSIENT)
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        peer.stop()
+    calls = [(path, body) for _m, path, _q, body in peer.calls]
     pre = [b for p, b in calls if p == "/pre"]
     assert pre[0]["name"] == "podinfo" and pre[0]["namespace"] == "test"
     assert pre[0]["phase"] == "Progressing" and pre[0]["checksum"]

@@ -9,60 +9,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
+from support import manifest_object
 
 from canary.clock import FakeClock
 from canary.engine import argo
 from canary.engine.argo import rollout_phase
 from canary.spec.rollout import parse_rollout
 
-SEED_ROLLOUT = """
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata:
-  name: rollouts-demo
-  namespace: test
-  generation: 1
-spec:
-  replicas: 1
-  strategy:
-    canary:
-      canaryService: podinfo-canary
-      stableService: podinfo-stable
-      trafficRouting:
-        plugins:
-          argoproj-labs/gatewayAPI:
-            httpRoute: argo-rollouts-http-route
-            namespace: test
-      steps:
-        - setWeight: 30
-        - pause: {}
-        - setWeight: 40
-        - pause: { duration: 10 }
-        - setWeight: 60
-        - pause: { duration: 10 }
-        - setWeight: 80
-        - pause: { duration: 10 }
-  revisionHistoryLimit: 2
-  selector:
-    matchLabels:
-      app: podinfo
-  template:
-    metadata:
-      labels:
-        app: podinfo
-    spec:
-      containers:
-        - name: podinfod
-          image: quay.io/stefanprodan/podinfo:1.7.0
-          ports:
-            - containerPort: 9898
-              protocol: TCP
-"""
-
 
 def seed_rollout() -> dict[str, Any]:
-    return yaml.safe_load(SEED_ROLLOUT)
+    ro = manifest_object("argo-rollout-corrected.yaml", "Rollout")
+    ro["metadata"]["generation"] = 1
+    return ro
 
 
 class World:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
-from support.local_http import serve
+from support.local_http import Peer
 
 from canary.metrics.prometheus import (
     NoValuesFound,
@@ -21,33 +19,23 @@ from canary.metrics.prometheus import (
 MODEL = TemplateModel("podinfo", "test", "podinfo", "podinfo", "3s", {"code": "404"})
 
 
-class Prom:
+class Prom(Peer):
+    """Prometheus' query API answering ``body`` with ``status``; ``last`` is the last query."""
+
     def __init__(self) -> None:
-        self.status, self.body, self.last = 200, {}, ""
-        outer = self
+        self.status, self.body = 200, {}
+        super().__init__(lambda _m, _p, _q, _b: (self.status, self.body))
 
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                from urllib.parse import parse_qs, urlsplit
-                outer.last = parse_qs(urlsplit(self.path).query)["query"][0]
-                data = json.dumps(outer.body).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd, self.url = serve(H)
+    @property
+    def last(self) -> str:
+        return self.calls[-1][2]["query"][0] if self.calls else ""
 
 
 @pytest.fixture
 def prom() -> Iterator[Prom]:
     p = Prom()
     yield p
-    p.httpd.shutdown()
-    p.httpd.server_close()
+    p.stop()
 
 
 def vector(*values: str) -> dict:

@@ -2,52 +2,42 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 from support.flagger_world import canary_obj
-from support.local_http import serve
+from support.local_http import Peer
 
 from canary.clock import Clock
 from canary.controller.webhooks import WebhookCaller
 from canary.spec.canary import parse_canary
 
 
-class Hooks:
+class Hooks(Peer):
+    """Answers each hook path with its code (200 unless set), after ``delay`` seconds."""
+
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
         self.codes: dict[str, int] = {}
         self.delay = 0.0
-        outer = self
+        super().__init__(self._answer)
 
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length") or 0)
-                outer.calls.append((self.path, json.loads(self.rfile.read(n))))
-                if outer.delay:
-                    time.sleep(outer.delay)
-                code = outer.codes.get(self.path, 200)
-                body = b"" if code <= 202 else b"gate closed"
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def _answer(self, method: str, path: str, query: dict, body: object) -> tuple[int, str]:
+        if self.delay:
+            time.sleep(self.delay)
+        code = self.codes.get(path, 200)
+        return code, "" if code <= 202 else "gate closed"
 
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd, self.url = serve(H)
+    @property
+    def posts(self) -> list[tuple[str, object]]:
+        return [(path, body) for _m, path, _q, body in self.calls]
 
 
 @pytest.fixture
 def hooks() -> Iterator[Hooks]:
     h = Hooks()
     yield h
-    h.httpd.shutdown()
-    h.httpd.server_close()
+    h.stop()
 
 
 def canary(url: str, timeout: str = "10s"):
@@ -65,7 +55,7 @@ def test_payload_and_pass(hooks: Hooks) -> None:
     hooks.codes["/load"] = 202
     [r] = WebhookCaller(Clock()).run(c, "rollout", "Progressing", "abc")
     assert r.ok and r.name == "load"
-    assert hooks.calls == [("/load", {"name": "podinfo", "namespace": "test",
+    assert hooks.posts == [("/load", {"name": "podinfo", "namespace": "test",
                                       "phase": "Progressing", "checksum": "abc",
                                       "metadata": {"cmd": "hey -z 1m http://podinfo-canary"
                                                           ".test:9898/"}})]

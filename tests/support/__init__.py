@@ -8,3 +8,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "fixtures" / "manifests"
 CRDS = MANIFESTS / "crds"
+
+
+def manifest_object(file: str, kind: str) -> dict:
+    """The first object of ``kind`` in a packaged manifest (read, never retyped)."""
+    import yaml
+
+    docs = yaml.safe_load_all((MANIFESTS / file).read_text())
+    return next(d for d in docs if d and d.get("kind") == kind)

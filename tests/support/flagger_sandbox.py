@@ -7,7 +7,6 @@ with a vector whose value the test sets.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import yaml
 from canary.kube.client import ApiError, KubeClient, KubeConfig
 from support import CRDS
 from support import REPO as ROOT
-from support.local_http import serve
+from support.local_http import Peer
 
 PY = sys.executable
 
@@ -105,37 +103,21 @@ class ReadinessSimulator(threading.Thread):
             pass
 
 
-class FakePrometheus:
+class FakePrometheus(Peer):
     """/api/v1/query answering a one-series vector with ``value`` (None: empty result)."""
 
     def __init__(self) -> None:
         self.value: float | None = 100.0
-        self.queries: list[str] = []
-        outer = self
+        super().__init__(self._answer)
 
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                from urllib.parse import parse_qs, urlsplit
-                q = parse_qs(urlsplit(self.path).query).get("query", [""])[0]
-                outer.queries.append(q)
-                v = outer.value
-                result = [] if v is None else [{"metric": {}, "value": [time.time(), str(v)]}]
-                body = json.dumps({"status": "success",
-                                   "data": {"resultType": "vector", "result": result}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def _answer(self, method: str, path: str, query: dict, body: object) -> tuple[int, dict]:
+        v = self.value
+        result = [] if v is None else [{"metric": {}, "value": [time.time(), str(v)]}]
+        return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd, self.url = serve(H)
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    @property
+    def queries(self) -> list[str]:
+        return [q.get("query", [""])[0] for _m, _p, q, _b in self.calls]
 
 
 class Engine:

@@ -1,9 +1,17 @@
-"""A real HTTP peer for tests: a threaded server on a free loopback port."""
+"""Real HTTP peers for tests: threaded servers on a free loopback port (fake webhooks, fake
+Prometheus answers). A peer records every request and answers with what its function says."""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# (method, path without query, query parameters, JSON body or None) -> (status, body)
+Answer = Callable[[str, str, dict[str, list[str]], Any], tuple[int, Any]]
 
 
 def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
@@ -14,3 +22,43 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, s
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+class Peer:
+    """``answer`` gives (status, body) per request; a dict or list body is sent as JSON, a str
+    or bytes as is. ``calls`` holds (method, path, query, JSON body) of every request."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.calls: list[tuple[str, str, dict[str, list[str]], Any]] = []
+        peer = self
+
+        class H(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                url = urlsplit(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                query = parse_qs(url.query)
+                peer.calls.append((self.command, url.path, query, body))
+                code, out = answer(self.command, url.path, query, body)
+                data = json.dumps(out).encode() if isinstance(out, dict | list) else \
+                    out.encode() if isinstance(out, str) else out
+                self.send_response(code)
+                if isinstance(out, dict | list):
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle  # noqa: N815
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.httpd, self.url = serve(H)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
