@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import io
 import logging
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,17 +18,17 @@ from typing import Any
 
 import pytest
 import yaml
+from support.apiserver import ApiServer
 from support.poll import wait_for
 
 from canary.cli import rollouts as rollouts_cli
 from canary.clock import Clock
 from canary.controller.argo_loop import RolloutController
-from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient, KubeConfig
+from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient
 from canary.spec.rollout import expected_route_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "fixtures" / "manifests"
-TOKEN = "argo-test-token"
 SCALE = 0.05
 NEW_IMAGE = "podinfod=quay.io/stefanprodan/podinfo:1.7.1"
 ROUTE_API = "gateway.networking.k8s.io/v1"
@@ -40,51 +38,12 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeClient, str]]:
-    d = tmp_path_factory.mktemp("argo-sandbox")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "canary.sandbox.apiserver", "--dir", str(d), "--port", "0",
-         "--token", TOKEN, "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    server = ApiServer(tmp_path_factory.mktemp("argo-sandbox"))
+    server.start()
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if "listening on" not in line:
-            pytest.fail(f"API server did not start: {line!r}")
-        server = line.split("listening on", 1)[1].strip()
-        client = KubeClient(KubeConfig(server=server, token=TOKEN))
-        for crd in sorted((MANIFESTS / "crds").glob("*.yaml")):
-            for doc in yaml.safe_load_all(crd.read_text()):
-                if doc:
-                    client.create(doc)
-        client.forget_resources()
-        wait_for("CRDs served", lambda: _served(client))
-        kubeconfig = d / "test-kubeconfig"
-        kubeconfig.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "t",
-            "clusters": [{"name": "t", "cluster": {"server": server}}],
-            "users": [{"name": "t", "user": {"token": TOKEN}}],
-            "contexts": [{"name": "t", "context": {"cluster": "t", "user": "t"}}]}))
-        yield client, str(kubeconfig)
+        yield server.install_crds(), str(server.kubeconfig)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _served(client: KubeClient) -> bool:
-    try:
-        client.resource("argoproj.io/v1alpha1", "Rollout")
-        client.resource(ROUTE_API, "HTTPRoute")
-        client.resource("gateway.networking.k8s.io/v1beta1", "HTTPRoute")
-        return True
-    except ApiError:
-        client.forget_resources()
-        return False
-
-
-
+        server.stop()
 
 
 class Cluster:

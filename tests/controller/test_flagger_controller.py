@@ -327,10 +327,9 @@ def test_api_server_outage_pauses_the_rollout(env: Env) -> None:
     env.recorder.start()
     env.set_image("1.7.1")
     wait_for("weight 30", lambda: env.recorder.weights[-1:] == [30], 10, ignore=TRANSIENT)
-    port = env.api.port
     env.api.stop()
     time.sleep(1.0)  # five analysis intervals without an API server
-    env.api = ApiServer(env.dir, port=port, install_crds=False)
+    env.api.start()  # the same port and token
     c = env.wait_phase("Succeeded", 30)
     wait_for("route back to 0", lambda: env.recorder.weights[-1:] == [0], 5, ignore=TRANSIENT)
     weights = env.recorder.weights

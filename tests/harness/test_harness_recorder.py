@@ -3,16 +3,10 @@ recorded, even when the route is rewritten faster than any poller would look."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import requests
-import yaml
+from support.apiserver import ApiServer
 from support.poll import wait_for
 
 from canary.harness.recorder import TimelineRecorder
@@ -24,67 +18,19 @@ from canary.harness.timeline import (
     phase_changes,
     route_canary_weights,
 )
-from canary.kube.client import KubeClient, KubeConfig
-
-CRDS = Path(__file__).resolve().parents[2] / "fixtures" / "manifests" / "crds"
+from canary.kube.client import KubeClient
 
 
 @pytest.fixture
 def api(tmp_path):
-    if importlib_missing("canary.sandbox.apiserver.server"):
-        pytest.skip("the sandbox API server is not in this build")
-    token = secrets.token_hex(8)
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "canary.sandbox.apiserver", "--dir",
-                             str(tmp_path), "--port", str(port), "--token", token],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, CANARY_SANDBOX_DIR=str(tmp_path)))
+    server = ApiServer(tmp_path)
+    server.start()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None, "the API server exited at start"
-            assert time.monotonic() < deadline, "the API server did not come up"
-            time.sleep(0.05)
-        client = KubeClient(KubeConfig(server=f"http://127.0.0.1:{port}", token=token))
-        for f in sorted(CRDS.glob("*.yaml")):
-            client.create(yaml.safe_load(f.read_text()))
-        deadline = time.monotonic() + 10
-        while True:
-            client.forget_resources()
-            try:
-                client.resource("gateway.networking.k8s.io/v1", "HTTPRoute")
-                client.resource("flagger.app/v1beta1", "Canary")
-                break
-            except Exception:
-                assert time.monotonic() < deadline, "CRDs not served"
-                time.sleep(0.05)
+        client = server.install_crds()
         client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "test"}})
         yield client
     finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def importlib_missing(mod: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(mod) is None
-    except ModuleNotFoundError:
-        return True
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        server.stop()
 
 
 def _route(w: int) -> dict:

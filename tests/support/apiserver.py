@@ -17,7 +17,9 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from support import REPO
+from canary.kube.client import KubeClient, KubeConfig, NotFound
+from support import CRDS, REPO
+from support.poll import wait_for
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
@@ -113,6 +115,33 @@ class ApiServer:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         return subprocess.Popen([KUBECTL, *args], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env)
+
+    def kube(self) -> KubeClient:
+        """The project's own client on this server (what the engine and harness use)."""
+        return KubeClient(KubeConfig.load(str(self.kubeconfig)))
+
+    def install_crds(self) -> KubeClient:
+        """Create every packaged CRD and wait until the server serves them all."""
+        client = self.kube()
+        for f in sorted(CRDS.glob("*.yaml")):
+            for doc in yaml.safe_load_all(f.read_text()):
+                if doc:
+                    client.create(doc)
+
+        def served() -> bool:
+            client.forget_resources()
+            try:
+                for f in sorted(CRDS.glob("*.yaml")):
+                    crd = yaml.safe_load(f.read_text())
+                    version = crd["spec"]["versions"][0]["name"]
+                    client.resource(f"{crd['spec']['group']}/{version}",
+                                    crd["spec"]["names"]["kind"])
+            except NotFound:
+                return False
+            return True
+
+        wait_for("the CRDs served", served, 10)
+        return client
 
     def client(self) -> k8s.ApiClient:
         cfg = k8s.Configuration()

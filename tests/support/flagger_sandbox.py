@@ -17,54 +17,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from canary.kube.client import ApiError, KubeClient, KubeConfig
+from canary.kube.client import ApiError, KubeClient
 from support import CRDS
 from support import REPO as ROOT
+from support.apiserver import ApiServer as SandboxApiServer
 from support.local_http import Peer
 
 PY = sys.executable
 
 
-class ApiServer:
-    def __init__(self, d: Path, port: int = 0, install_crds: bool = True) -> None:
-        self.dir = d
-        self.log = open(d / "apiserver.log", "a")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [PY, "-m", "canary.sandbox.apiserver", "--dir", str(d), "--port", str(port),
-             "--token", "tok"], stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.stop()
-            raise RuntimeError(f"apiserver did not start: {line!r}; see {d}/apiserver.log")
-        self.port = port = int(m.group(1))
-        self.kubeconfig = d / "kubeconfig"
-        self.kubeconfig.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "s", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-            "users": [{"name": "s", "user": {"token": "tok"}}],
-            "contexts": [{"name": "s", "context": {"cluster": "s", "user": "s"}}],
-            "current-context": "s"}))
-        self.client = KubeClient(KubeConfig.load(str(self.kubeconfig)))
-        if install_crds:
-            try:
-                for f in sorted(CRDS.glob("*.yaml")):
-                    self.client.create(yaml.safe_load(f.read_text()))
-            except Exception:
-                self.stop()  # never leave a server behind when setup fails
-                raise
-            self.client.forget_resources()
+class ApiServer(SandboxApiServer):
+    """Started at once; ``client`` is the project's client, with the CRDs installed."""
 
-    def stop(self) -> None:
-        self.proc.terminate()
+    def __init__(self, d: Path) -> None:
+        super().__init__(d)
+        self.start()
         try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+            self.client = self.install_crds()
+        except Exception:
+            self.stop()  # never leave a server behind when setup fails
+            raise
 
 
 class ReadinessSimulator(threading.Thread):
