@@ -7,13 +7,11 @@ Objects are plain dicts, exactly as the API returns them.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -88,53 +86,121 @@ PATCH_TYPES = {
 }
 
 
+class KubeconfigError(ApiUnavailable):
+    """The kubeconfig cannot be used; the message names the file and what is wrong."""
+
+
 @dataclass
 class KubeConfig:
+    """Where the API is and how to authenticate, read as kubectl reads it.
+
+    ``load`` uses the official ``kubernetes`` client's loader, so merged ``KUBECONFIG`` lists,
+    ``--context``, exec credential plugins (EKS, GKE, AKS), ``tokenFile``, client certificates
+    and the in-cluster service account all work; requests then go through our own transport.
+    ``refresh`` gives a new bearer token when the server answers 401 (exec plugins' tokens
+    expire)."""
+
     server: str
     token: str | None = None
     verify: bool | str = True
     cert: tuple[str, str] | None = None
     namespace: str = "default"
+    refresh: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | None = None, context: str | None = None) -> KubeConfig:
-        path = path or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+        from kubernetes.config.config_exception import ConfigException
+
+        where = path or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        if path is None and not os.environ.get("KUBECONFIG") and \
+                not os.path.exists(os.path.expanduser("~/.kube/config")) and \
+                os.environ.get("KUBERNETES_SERVICE_HOST"):
+            return cls._in_cluster()
+        files = [os.path.expanduser(f) for f in where.split(os.pathsep) if f]
+        docs = []
+        for f in files:  # kubectl skips missing files of a list
+            if not os.path.isfile(f):
+                continue
+            try:
+                with open(f) as fh:
+                    doc = yaml.safe_load(fh)
+            except (OSError, yaml.YAMLError) as e:
+                raise KubeconfigError(f"kubeconfig {f} is malformed: {_one_line(e)}") from None
+            if not isinstance(doc, dict):
+                raise KubeconfigError(f"kubeconfig {f} is malformed: expected a mapping with "
+                                      f"clusters, users and contexts")
+            docs.append(doc)
+        if not docs:
+            raise KubeconfigError(f"cannot read kubeconfig {where}: no such file")
+        # As kubectl merges: the first file that sets current-context decides, and the first
+        # entry of a name wins.
+        current = context or next((d["current-context"] for d in docs
+                                   if d.get("current-context")), None)
+        ctxs: dict[str, dict] = {}
+        for d in docs:
+            for c in d.get("contexts") or []:
+                if isinstance(c, dict) and c.get("name") not in ctxs:
+                    ctxs[c.get("name")] = c.get("context") or {}
+        if not current:
+            raise KubeconfigError(f"kubeconfig {where}: no current-context is set; pass "
+                                  f"--context (have: {', '.join(map(str, ctxs)) or 'none'})")
+        if current not in ctxs:
+            raise KubeconfigError(f"kubeconfig {where}: context {current!r} not found "
+                                  f"(have: {', '.join(map(str, ctxs)) or 'none'})")
+        cfg = k8s.Configuration()
         try:
-            with open(path.split(os.pathsep)[0]) as f:
-                doc = yaml.safe_load(f) or {}
-        except OSError as e:
-            raise ApiUnavailable(f"cannot read kubeconfig {path}: {e.strerror}") from e
-        ctx_name = context or doc.get("current-context")
-        ctxs = {c["name"]: c.get("context", {}) for c in doc.get("contexts") or []}
-        if ctx_name not in ctxs:
-            raise ApiUnavailable(f"kubeconfig {path}: context {ctx_name!r} not found")
-        ctx = ctxs[ctx_name]
-        clusters = {c["name"]: c.get("cluster", {}) for c in doc.get("clusters") or []}
-        users = {u["name"]: u.get("user", {}) for u in doc.get("users") or []}
-        cluster = clusters.get(ctx.get("cluster"), {})
-        user = users.get(ctx.get("user"), {}) or {}
-        cfg = cls(server=cluster.get("server", "").rstrip("/"),
-                  namespace=ctx.get("namespace") or "default")
-        cfg.token = user.get("token")
-        if cluster.get("insecure-skip-tls-verify"):
-            cfg.verify = False
-        elif cluster.get("certificate-authority-data"):
-            cfg.verify = _tempfile(base64.b64decode(cluster["certificate-authority-data"]))
-        elif cluster.get("certificate-authority"):
-            cfg.verify = cluster["certificate-authority"]
-        if user.get("client-certificate-data") and user.get("client-key-data"):
-            cfg.cert = (_tempfile(base64.b64decode(user["client-certificate-data"])),
-                        _tempfile(base64.b64decode(user["client-key-data"])))
-        elif user.get("client-certificate") and user.get("client-key"):
-            cfg.cert = (user["client-certificate"], user["client-key"])
-        return cfg
+            k8s_config.load_kube_config(config_file=where, context=current,
+                                        client_configuration=cfg, persist_config=False)
+        except ConfigException as e:
+            raise KubeconfigError(f"kubeconfig {where}: {_one_line(e)}") from None
+        except (TypeError, KeyError, AttributeError, ValueError) as e:
+            raise KubeconfigError(f"kubeconfig {where} is malformed: {_one_line(e)}") from None
+        namespace = ctxs[current].get("namespace") or "default"
+        return cls._from_client_config(cfg, namespace)
+
+    @classmethod
+    def _in_cluster(cls) -> KubeConfig:
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+        from kubernetes.config.config_exception import ConfigException
+
+        cfg = k8s.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=cfg)
+        except ConfigException as e:
+            raise KubeconfigError(f"in-cluster configuration: {_one_line(e)}") from None
+        ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+        ns = open(ns_file).read().strip() if os.path.isfile(ns_file) else "default"
+        return cls._from_client_config(cfg, ns)
+
+    @classmethod
+    def _from_client_config(cls, cfg: Any, namespace: str) -> KubeConfig:
+        def bearer() -> str | None:
+            if cfg.refresh_api_key_hook is not None:
+                cfg.refresh_api_key_hook(cfg)
+            keys = cfg.api_key or {}
+            value = keys.get("BearerToken") or keys.get("authorization") or ""
+            return value.split(" ", 1)[1] if value.startswith("Bearer ") else value or None
+
+        verify: bool | str = cfg.ssl_ca_cert or True if cfg.verify_ssl else False
+        cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
+        return cls(server=cfg.host.rstrip("/"), token=bearer(), verify=verify, cert=cert,
+                   namespace=namespace, refresh=bearer)
 
 
-def _tempfile(data: bytes) -> str:
-    fd, name = tempfile.mkstemp(prefix="canary-kube-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return name
+def _reason(e: requests.RequestException) -> str:
+    """The root cause of a connection failure in a few words, not urllib3's whole chain."""
+    cause: BaseException = e
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = _one_line(cause)
+    return text.split("] ", 1)[-1] if text.startswith("[Errno") else text[:160]
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 class KubeClient:
@@ -161,9 +227,9 @@ class KubeClient:
             # environment proxy lookups cost a quarter of the engine's CPU per tick; API servers
             # are reached directly (verify and cert are passed per request)
             s.trust_env = False
-            if self.config.token:
-                s.headers["Authorization"] = f"Bearer {self.config.token}"
             self._local.session = s
+        if self.config.token and s.headers.get("Authorization") != f"Bearer {self.config.token}":
+            s.headers["Authorization"] = f"Bearer {self.config.token}"
         return s
 
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
@@ -171,17 +237,34 @@ class KubeClient:
                 timeout: float | None = None) -> requests.Response:
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": content_type, "Accept": "application/json"}
+        for attempt in (1, 2):
+            try:
+                # verify/cert per request: a session's own would lose to REQUESTS_CA_BUNDLE
+                resp = self._session.request(method, self.config.server + path, data=data,
+                                             params=params, headers=headers, stream=stream,
+                                             timeout=timeout or self.timeout,
+                                             verify=self.config.verify, cert=self.config.cert)
+            except requests.RequestException as e:
+                raise ApiUnavailable(f"API server {self.config.server} unreachable: "
+                                     f"{_reason(e)}") from e
+            if resp.status_code == 401 and attempt == 1 and self._refresh_token():
+                continue  # an exec plugin's token expired: ask it again, once
+            if resp.status_code >= 400:
+                raise _error(resp)
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refresh_token(self) -> bool:
+        if self.config.refresh is None:
+            return False
         try:
-            # verify/cert per request: a session's own would lose to REQUESTS_CA_BUNDLE
-            resp = self._session.request(method, self.config.server + path, data=data,
-                                         params=params, headers=headers, stream=stream,
-                                         timeout=timeout or self.timeout,
-                                         verify=self.config.verify, cert=self.config.cert)
-        except requests.RequestException as e:
-            raise ApiUnavailable(f"API server {self.config.server} unreachable: {e}") from e
-        if resp.status_code >= 400:
-            raise _error(resp)
-        return resp
+            token = self.config.refresh()
+        except Exception:  # noqa: BLE001 - the 401 is the answer then
+            return False
+        if not token or token == self.config.token:
+            return False
+        self.config.token = token  # every thread's session picks it up on its next request
+        return True
 
     def _json(self, method: str, path: str, **kw: Any) -> Obj:
         return self.request(method, path, **kw).json()
