@@ -17,6 +17,7 @@ from typing import Any
 
 from canary.clock import Clock
 from canary.controller.events import EventRecorder
+from canary.controller.logs import Outage
 from canary.engine import argo
 from canary.kube.client import (
     AlreadyExists,
@@ -54,6 +55,7 @@ class RolloutController:
         self.recorder = EventRecorder(client, COMPONENT, clock)
         self.router = GatewayRouter(client)
         self._wake = threading.Event()
+        self.outage = Outage(self.log)
         self._missing_crd_logged = False
 
     # -- loop ---------------------------------------------------------------------------------
@@ -71,7 +73,11 @@ class RolloutController:
             self._wake.clear()
             try:
                 wait = self.reconcile_all()
-            except (ApiError, ApiUnavailable) as e:
+                self.outage.ok()
+            except ApiUnavailable as e:
+                self.outage.failed(e)
+                wait = RETRY
+            except ApiError as e:
                 self.log.warning("rollouts: %s", e)
                 wait = RETRY
             except Exception:  # noqa: BLE001 - one bad pass must not kill the engine thread

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from canary.clock import Clock
 from canary.controller.events import EventRecorder
 from canary.controller.flagger_tick import CanaryRunner, TickResult
+from canary.controller.logs import Outage
 from canary.controller.metrics_registry import EngineMetrics
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 from canary.spec.canary import API_VERSION
@@ -47,15 +48,20 @@ class FlaggerController:
         self._phased: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self.outage = Outage(log)
 
     # -- listing -----------------------------------------------------------------------------
 
     def _list(self) -> None:
         try:
             items = self.client.items(API_VERSION, "Canary", self.namespace)
-        except (ApiError, ApiUnavailable) as e:
+        except ApiUnavailable as e:
+            self.outage.failed(e)
+            return
+        except ApiError as e:
             log.warning("cannot list canaries: %s", e)
             return
+        self.outage.ok()
         keys = {f"{c['metadata'].get('namespace', 'default')}/{c['metadata']['name']}"
                 for c in items}
         per_ns: dict[str, int] = {}
@@ -85,7 +91,7 @@ class FlaggerController:
                     "canary %s.%s: %s (phase %s)", name, ns, result.summary,
                     result.phase or "-")
         except ApiUnavailable as e:
-            log.warning("canary %s.%s: API server unreachable, tick skipped: %s", name, ns, e)
+            self.outage.failed(e)  # the tick is skipped; it runs again at its next interval
         except ApiError as e:
             log.warning("canary %s.%s: API error, tick aborted: %s", name, ns, e)
         except Exception as e:  # noqa: BLE001 - one broken canary must not stop the others

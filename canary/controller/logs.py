@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 
 
@@ -35,3 +36,26 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class Outage:
+    """One warning when the API server becomes unreachable and one info line when it answers
+    again, instead of a warning from every tick of every canary for as long as it is down."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.log = logger
+        self.since: float | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            first, self.since = self.since is None, self.since or time.monotonic()
+        if first:
+            self.log.warning("API server unreachable (%s); retrying quietly until it answers",
+                             error)
+
+    def ok(self) -> None:
+        with self._lock:
+            since, self.since = self.since, None
+        if since is not None:
+            self.log.info("API server reachable again after %.0fs", time.monotonic() - since)

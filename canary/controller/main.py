@@ -9,12 +9,13 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from canary.clock import Clock
 from canary.controller.logs import setup_logging
 from canary.controller.observability import ObservabilityServer
-from canary.kube.client import ApiUnavailable, KubeClient
+from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 
 log = logging.getLogger("canary.engine")
 
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=["json", "text"], default="text")
     p.add_argument("--port", type=int, default=0,
                    help="port for /metrics and /healthz on 127.0.0.1 (0 = a free port)")
+    p.add_argument("--startup-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="give up (exit 1) when the API server has not answered by then")
     p.add_argument("--sandbox-dir",
                    help="sandbox directory whose dns.json resolves in-cluster addresses")
     return p
@@ -50,6 +53,31 @@ def make_resolver(sandbox_dir: str | None) -> UrlResolver:
         return resolve_url(url, namespace, sandbox_dir)
 
     return resolve
+
+
+def wait_for_api(client: KubeClient, timeout: float,
+                 stop: threading.Event | None = None) -> str | None:
+    """None once the API server answers; otherwise why it did not within ``timeout`` seconds
+    (wall time: start-up is not time-scaled). Refused credentials end the wait at once."""
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            client.request("GET", "/version", timeout=5)
+            return None
+        except ApiError as e:
+            if e.code in (401, 403):
+                return f"the API server {client.config.server} refused the credentials: {e}"
+            return None  # it answers; what it answered is the loops' business
+        except ApiUnavailable as e:
+            if time.monotonic() >= deadline:
+                return f"{e} (gave up after {timeout:g}s; see --startup-timeout)"
+            if not told:
+                log.warning("%s; waiting up to %gs for it", e, timeout)
+                told = True
+            (stop or threading.Event()).wait(min(1.0, max(0.0, deadline - time.monotonic())))
+            if stop is not None and stop.is_set():
+                return "stopped while waiting for the API server"
 
 
 def _sandbox_dir(args: argparse.Namespace) -> str | None:
@@ -73,6 +101,20 @@ def main(argv: list[str]) -> int:
     except ApiUnavailable as e:
         print(f"canary engine: {e}", file=sys.stderr)
         return 2
+    # Installed before anything starts: a SIGTERM during start-up still stops cleanly.
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    problem = wait_for_api(client, args.startup_timeout, stop)
+    if problem:
+        print(f"canary engine: {problem}", file=sys.stderr)
+        return 1
     clock = Clock(args.time_scale)
     resolver = make_resolver(_sandbox_dir(args))
 
@@ -90,15 +132,6 @@ def main(argv: list[str]) -> int:
     log.info("engine starting: server=%s namespace=%s time-scale=%s metrics-server=%s",
              client.config.server, args.namespace or "<all>", args.time_scale,
              args.metrics_server or "<from MetricTemplates>")
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
 
     flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
                                 metrics_server=args.metrics_server, resolve_url=resolver)
