@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from canary.fixtures import MODULES as FIXTURE_MODULES
+from canary.harness.activation import asked_for, cannot_run, in_feature_dirs
 from canary.harness.settings import (
     CLAIMS,
     CONTEXT,
@@ -61,10 +62,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--engine-wrapper", default=None, metavar="SCRIPT",
                 help="run this script instead of `canary engine` (same arguments); for testing "
                      "the harness against an engine broken on purpose")
+    g.addoption("--canary", action="store_true",
+                help="turn the harness on: collect .feature files and write the reports")
+    g.addoption("--canary-skip-unavailable", action="store_true",
+                help="skip the scenarios (instead of ending the run) when the environment or "
+                     "implementation asked for cannot be had")
     g.addoption("--strict-env", action="store_true",
-                help="fail (instead of skip) scenarios when the environment cannot start")
+                help="accepted for old command lines; failing loudly is now the default")
+    parser.addini("canary", type="bool", default=False,
+                  help="turn the harness on (collect .feature files, write the reports)")
+    parser.addini("canary_feature_dirs", type="args", default=[],
+                  help="turn the harness on and collect .feature files only under these folders")
     parser.addini("canary_collect_features", type="bool", default=True,
-                  help="collect *.feature files directly as test modules")
+                  help="false: never collect .feature files (bind them with scenarios())")
 
 
 # -- configure: reports by default, SIGTERM -> cleanup ----------------------------------------
@@ -75,18 +85,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("time_scale") is not None and config.getoption("time_scale") <= 0:
         raise pytest.UsageError(f"--time-scale must be > 0, got {config.getoption('time_scale')}")
     settings = Settings(config)
-    config.stash[STATE] = {"settings": settings, "records": [], "cleanups": {}}
+    state = config.stash[STATE] = {"settings": settings, "records": [], "cleanups": {},
+                                   "active": asked_for(config)}
+    impossible = cannot_run(settings.env, settings.implementation, settings.allow_existing)
+    if impossible and not settings.skip_unavailable:
+        raise pytest.UsageError(f"canary: {impossible} (or pass --canary-skip-unavailable)")
+    state["unavailable"] = impossible
     for tag in IMPLEMENTATION_TAGS:
         config.addinivalue_line("markers", f"{tag}: feature claimed by an implementation")
+    for name in FIXTURE_MODULES + STEP_MODULES:  # usable by scenarios() even when not asked
+        if config.pluginmanager.get_plugin(name) is None:
+            config.pluginmanager.register(importlib.import_module(name), name)
+    if not state["active"]:
+        return
     if not hasattr(config, "workerinput"):
         settings.report_dir.mkdir(parents=True, exist_ok=True)
         if getattr(config.option, "cucumber_json_path", "unset") is None:
             config.option.cucumber_json_path = str(settings.report_dir / "cucumber.json")
         if getattr(config.option, "xmlpath", "unset") is None:
             config.option.xmlpath = str(settings.report_dir / "junit.xml")
-    for name in FIXTURE_MODULES + STEP_MODULES:
-        if config.pluginmanager.get_plugin(name) is None:
-            config.pluginmanager.register(importlib.import_module(name), name)
     _install_sigterm(config)
 
 
@@ -138,7 +155,9 @@ class FeatureFile(pytest.Module):
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix == ".feature" and parent.config.getini("canary_collect_features"):
+    config = parent.config
+    if (file_path.suffix == ".feature" and config.stash[STATE]["active"]
+            and config.getini("canary_collect_features") and in_feature_dirs(config, file_path)):
         return FeatureFile.from_parent(parent, path=file_path)
     return None
 
@@ -161,22 +180,35 @@ def _scenario_info(item: pytest.Item) -> dict[str, Any] | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    settings: Settings = config.stash[STATE]["settings"]
+    state = config.stash[STATE]
+    settings: Settings = state["settings"]
+    _drop_double_collection(config, items)
     for item in items:
         info = _scenario_info(item)
         if info is None:
             continue
         item.stash[INFO] = info
-        reason = skip_reason(settings.env, settings.implementation, set(info["tags"]))
+        reason = skip_reason(settings.implementation, set(info["tags"]))
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def skip_reason(env: str, implementation: str, tags: set[str]) -> str | None:
-    """Why a scenario with these tags does not run for this env/implementation (None: runs)."""
-    if env == "sandbox" and implementation != "bundled":
-        return (f"--implementation {implementation} needs a real cluster (--env kind or --env "
-                f"existing); the sandbox runs only the bundled engine")
+def _drop_double_collection(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A feature bound by the project's own ``scenarios()`` is not collected a second time."""
+    def ours(item: pytest.Item) -> bool:
+        return any(isinstance(n, FeatureFile) for n in item.listchain())
+
+    bound = {str(info["feature_file"]) for item in items if not ours(item)
+             and (info := _scenario_info(item)) is not None}
+    twice = [item for item in items if ours(item) and (info := _scenario_info(item)) is not None
+             and str(info["feature_file"]) in bound]
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = [item for item in items if item not in twice]
+
+
+def skip_reason(implementation: str, tags: set[str]) -> str | None:
+    """Why a scenario with these tags is not claimed by the implementation (None: runs)."""
     claimed = tags & set(IMPLEMENTATION_TAGS)
     if claimed and not claimed & CLAIMS[implementation]:
         return (f"feature tagged {', '.join('@' + t for t in sorted(claimed))} is not claimed by "
@@ -242,7 +274,8 @@ def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is None or not state["records"] or hasattr(session.config, "workerinput"):
+    if (state is None or not state["active"] or not state["records"]
+            or hasattr(session.config, "workerinput")):
         return
     from canary.harness.report import write_conformance, write_report
 
@@ -254,7 +287,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state and state["records"]:
+    if state and state["active"] and state["records"]:
         rd = state["settings"].report_dir
         terminalreporter.write_line(f"canary: rollout report {rd / 'rollouts.html'} "
                                     f"(timelines in {rd / 'timelines'})")

@@ -35,7 +35,7 @@ class Settings:
         self.keep: bool = opt("keep_sandbox")
         self.sandbox_dir: str | None = opt("sandbox_dir")
         self.no_engine: bool = opt("no_engine")
-        self.strict: bool = opt("strict_env")
+        self.skip_unavailable: bool = opt("canary_skip_unavailable")
         wrapper = opt("engine_wrapper")
         self.engine_wrapper = Path(wrapper).resolve() if wrapper else None
         self.rootdir = Path(config.rootpath)

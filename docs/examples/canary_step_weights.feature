@@ -1,5 +1,5 @@
 # An example of a feature written outside this repository: it uses only the steps and fixtures of
-# the installed plugin (pip install canary), no Python code. Copy it anywhere and run `pytest`
+# the installed plugin (pip install pytest-canary), no Python code. Copy it anywhere and run `pytest`
 # in that directory; see docs/harness.md ("Your own features").
 @flagger
 Feature: podinfo canary with stepWeights [5, 25, 50] and threshold 2

@@ -30,9 +30,16 @@ def run_pytest(cwd: Path, *args: str, timeout: float = 60) -> subprocess.Complet
                            *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
-def test_external_feature_is_collected_and_skipped_with_reason(tmp_path):
+def test_existing_without_the_allow_flag_ends_the_run_naming_the_flag(tmp_path):
     (tmp_path / "ext.feature").write_text(FEATURE)
     p = run_pytest(tmp_path, "--env", "existing")
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert "refuses to run without --allow-existing-cluster" in p.stderr.strip().splitlines()[-1]
+
+
+def test_skipping_is_opt_in_and_the_reports_say_why(tmp_path):
+    (tmp_path / "ext.feature").write_text(FEATURE)
+    p = run_pytest(tmp_path, "--env", "existing", "--canary-skip-unavailable")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 skipped" in p.stdout
     assert "refuses to run without --allow-existing-cluster" in p.stdout
@@ -45,19 +52,68 @@ def test_external_feature_is_collected_and_skipped_with_reason(tmp_path):
     assert conf["features"]["An external feature"]["skipped"] == 1
 
 
-def test_strict_env_turns_the_skip_into_a_failure(tmp_path):
+def test_kind_without_docker_ends_the_run_naming_what_is_missing(tmp_path):
     (tmp_path / "ext.feature").write_text(FEATURE)
-    p = run_pytest(tmp_path, "--env", "existing", "--strict-env")
-    assert p.returncode == 1
-    assert "1 failed" in p.stdout
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no docker, kind, linkerd
+    p = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", ".", "--env",
+                        "kind"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env=env)
+    assert p.returncode != 0
+    last = (p.stdout + p.stderr).strip().splitlines()[-1]
+    assert "--env kind needs docker, kind, kubectl, linkerd on PATH" in last, last
 
 
-def test_reserved_implementation_is_skipped_on_the_sandbox(tmp_path):
+def test_a_real_implementation_on_the_sandbox_is_refused(tmp_path):
     (tmp_path / "ext.feature").write_text(FEATURE)
     p = run_pytest(tmp_path, "--implementation", "flagger", "--report-dir", "out")
-    assert p.returncode == 0, p.stdout
-    assert "needs a real cluster (--env kind or --env existing)" in p.stdout
-    assert (tmp_path / "out" / "rollouts.html").is_file()
+    assert p.returncode == 4
+    assert "needs a real cluster (--env kind or --env existing)" in p.stderr
+    assert not (tmp_path / "out").exists()
+
+
+UNRELATED_TEST = "def test_one():\n    assert 1 + 1 == 2\n"
+
+
+def test_an_unrelated_project_gets_no_files_and_no_feature_collection(tmp_path):
+    (tmp_path / "test_one.py").write_text(UNRELATED_TEST)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "ext.feature").write_text(FEATURE)
+    before = {p.name for p in tmp_path.iterdir()}
+    p = run_pytest(tmp_path)
+    assert p.returncode == 0 and "1 passed" in p.stdout, p.stdout + p.stderr
+    assert {p.name for p in tmp_path.iterdir()} == before
+
+
+BDD_FEATURE = """Feature: Arithmetic
+  Scenario: adding
+    Given the number 2
+    Then adding 3 gives 5
+"""
+
+BDD_TEST = """from pytest_bdd import given, parsers, scenarios, then
+
+scenarios("features")
+
+
+@given(parsers.parse("the number {n:d}"), target_fixture="number")
+def number(n):
+    return n
+
+
+@then(parsers.parse("adding {m:d} gives {total:d}"))
+def adds(number, m, total):
+    assert number + m == total
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("features", "test_arith.py")])
+def test_a_project_binding_its_own_features_collects_each_once(tmp_path, args):
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "arith.feature").write_text(BDD_FEATURE)
+    (tmp_path / "test_arith.py").write_text(BDD_TEST)
+    p = run_pytest(tmp_path, "-v", *args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 passed" in p.stdout and "StepDefinitionNotFoundError" not in p.stdout, p.stdout
 
 
 def test_every_step_in_the_repo_features_is_defined(tmp_path):
@@ -75,18 +131,17 @@ def test_an_undefined_step_is_reported(tmp_path):
     assert 'Given "a clustr with Linkerd"' in p.stdout or "is not defined" in p.stdout, p.stdout
 
 
-@pytest.mark.parametrize("env, impl, tags, expect", [
-    ("sandbox", "bundled", {"flagger"}, None),
-    ("sandbox", "bundled", set(), None),
-    ("sandbox", "flagger", {"flagger"}, "needs a real cluster"),
-    ("kind", "flagger", {"flagger"}, None),
-    ("kind", "flagger", {"argo"}, "not claimed by --implementation flagger"),
-    ("kind", "argo-rollouts", {"implementation-specific"}, "not claimed"),
-    ("existing", "argo-rollouts", {"argo", "smoke"}, None),
-    ("kind", "flagger", {"smoke"}, None),
+@pytest.mark.parametrize("impl, tags, expect", [
+    ("bundled", {"flagger"}, None),
+    ("bundled", set(), None),
+    ("flagger", {"flagger"}, None),
+    ("flagger", {"argo"}, "not claimed by --implementation flagger"),
+    ("argo-rollouts", {"implementation-specific"}, "not claimed"),
+    ("argo-rollouts", {"argo", "smoke"}, None),
+    ("flagger", {"smoke"}, None),
 ])
-def test_tags_declare_what_each_implementation_claims(env, impl, tags, expect):
-    got = skip_reason(env, impl, tags)
+def test_tags_declare_what_each_implementation_claims(impl, tags, expect):
+    got = skip_reason(impl, tags)
     assert (got is None) if expect is None else (expect in got)
 
 
@@ -107,7 +162,8 @@ def test_slow(resource):
 
 def test_sigterm_runs_fixture_cleanup(tmp_path):
     (tmp_path / "test_slow.py").write_text(SLOW_TEST)
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                             "--canary"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
