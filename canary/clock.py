@@ -107,7 +107,9 @@ class FakeClock(Clock):
         return event.is_set()
 
 
-def rfc3339(ts: float | None = None) -> str:
-    """A Unix time (default now) as Kubernetes writes timestamps: seconds, UTC, ``Z``."""
+def rfc3339(ts: float | None = None, *, micro: bool = False) -> str:
+    """A Unix time (default now) as Kubernetes writes timestamps: seconds, UTC, ``Z``;
+    ``micro`` keeps microseconds (Argo's pause start times, where a time-scaled pause is
+    shorter than a second)."""
     return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+        "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")

@@ -16,9 +16,9 @@ import threading
 from typing import Any
 
 from canary.clock import Clock
-from canary.controller.events import EventRecorder
 from canary.controller.logs import Outage
 from canary.engine import argo
+from canary.engine.types import Event
 from canary.kube.client import (
     AlreadyExists,
     ApiError,
@@ -28,6 +28,7 @@ from canary.kube.client import (
     NotFound,
     Obj,
 )
+from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 from canary.router.argo_gatewayapi import GatewayRouter
 from canary.spec.rollout import (
@@ -52,7 +53,7 @@ class RolloutController:
         self.clock = clock
         self.namespace = namespace
         self.log = log
-        self.recorder = EventRecorder(client, COMPONENT, clock)
+        self.recorder = EventRecorder(client, COMPONENT, clock.now)
         self.router = GatewayRouter(client)
         self._wake = threading.Event()
         self.outage = Outage(self.log)
@@ -137,7 +138,7 @@ class RolloutController:
         if status != (ro.get("status") or {}):
             self._write_status(ro, status)
         for ev in events:
-            self.recorder.emit(ro, ev.type_, ev.reason, ev.message)
+            self.recorder.emit(ro, ev.type, ev.reason, ev.message)
         if events:
             self.log.info("rollout %s/%s: %s", spec.namespace, spec.name,
                           "; ".join(e.message for e in events))
@@ -166,7 +167,7 @@ class RolloutController:
 
     # -- actions ------------------------------------------------------------------------------
 
-    def _act(self, ro: Obj, spec: RolloutSpec, action: argo.Action) -> list[argo.Event]:
+    def _act(self, ro: Obj, spec: RolloutSpec, action: argo.Action) -> list[Event]:
         ns = spec.namespace
         try:
             if isinstance(action, argo.CreateReplicaSet):
@@ -187,10 +188,10 @@ class RolloutController:
                     res = self.router.set_weight(ref, spec.canary_service, spec.stable_service,
                                                  action.canary_weight)
                     if res.error:
-                        out.append(argo.Event("Warning", "TrafficRoutingError", res.error))
+                        out.append(Event("Warning", res.error, reason="TrafficRoutingError"))
                 return out
         except NotFound as e:
-            return [argo.Event("Warning", "ReconcileError", f"{e.message or e}")]
+            return [Event("Warning", f"{e.message or e}", reason="ReconcileError")]
         return []
 
     def _create_rs(self, ro: Obj, spec: RolloutSpec, a: argo.CreateReplicaSet) -> None:
@@ -222,12 +223,12 @@ class RolloutController:
             self.client.patch("apps/v1", "ReplicaSet", a.name,
                               {"spec": {"replicas": a.replicas}}, spec.namespace)
 
-    def _set_selector(self, spec: RolloutSpec, a: argo.SetServiceSelector) -> list[argo.Event]:
+    def _set_selector(self, spec: RolloutSpec, a: argo.SetServiceSelector) -> list[Event]:
         svc = self.client.get_or_none("v1", "Service", a.service, spec.namespace)
         if svc is None:
-            return [argo.Event("Warning", "ServiceNotFound",
-                               f"Service {spec.namespace}/{a.service} not found (named by "
-                               f"spec.strategy.canary of Rollout {spec.name})")]
+            return [Event("Warning", f"Service {spec.namespace}/{a.service} not found (named by "
+                                     f"spec.strategy.canary of Rollout {spec.name})",
+                          reason="ServiceNotFound")]
         md = svc.get("metadata") or {}
         selector = (svc.get("spec") or {}).get("selector") or {}
         managed = (md.get("annotations") or {}).get(MANAGED_BY_ANNOTATION)

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from canary.clock import Clock
-from canary.controller.events import EventRecorder
 from canary.controller.flagger_tick import CanaryRunner, TickResult
 from canary.controller.logs import Outage
 from canary.controller.metrics_registry import EngineMetrics
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient
+from canary.kube.events import EventRecorder
 from canary.spec.canary import API_VERSION
 
 log = logging.getLogger("canary.flagger")
@@ -37,7 +37,7 @@ class FlaggerController:
         self.clock = clock
         self.namespace = namespace
         self.metrics = metrics or EngineMetrics()
-        self.recorder = EventRecorder(client, "flagger", clock)
+        self.recorder = EventRecorder(client, "flagger", clock.now)
         self.runner = CanaryRunner(client, clock, self.recorder, self.metrics, metrics_server,
                                    resolve_url)
         self.workers = workers

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary.clock import Clock, format_duration
-from canary.controller.events import EventRecorder
 from canary.controller.metrics_registry import EngineMetrics
 from canary.controller.webhooks import WebhookCaller, canary_checksum
 from canary.engine import flagger
@@ -38,6 +37,7 @@ from canary.engine.types import (
     SetRoutes,
 )
 from canary.kube.client import ApiError, KubeClient, NotFound, Obj
+from canary.kube.events import EventRecorder
 from canary.metrics.prometheus import (
     NoValuesFound,
     PrometheusProvider,

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from typing import Any
 
+from canary.clock import rfc3339 as clock_rfc3339
+from canary.engine.types import Event
 from canary.spec.rollout import RolloutSpec, Step, canary_replicas
 
 CANARY_PAUSE = "CanaryPauseStep"
@@ -78,13 +81,6 @@ class SetWeight:
     canary_weight: int  # stable gets max_weight - canary_weight
 
 
-@dataclass
-class Event:
-    type_: str
-    reason: str
-    message: str
-
-
 Action = CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetServiceSelector | SetWeight
 
 
@@ -104,9 +100,7 @@ class Decision:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def rfc3339(ts: float) -> str:
-    """Wall time as RFC 3339 with microseconds (time-scaled pauses are shorter than 1s)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+rfc3339 = partial(clock_rfc3339, micro=True)  # time-scaled pauses are shorter than 1s
 
 
 def parse_time(text: str | None) -> float | None:
@@ -264,7 +258,7 @@ class _Ctx:
         self.progressing = False  # an update is moving and its pods are awaited
 
     def event(self, reason: str, message: str, type_: str = "Normal") -> None:
-        self.d.events.append(Event(type_, reason, message))
+        self.d.events.append(Event(type_, message, reason=reason))
 
     def rs_name(self, h: str) -> str:
         return f"{self.spec.name}-{h}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 NORMAL, WARNING = "Normal", "Warning"
@@ -27,8 +27,12 @@ class HookResult:
 
 @dataclass(frozen=True)
 class Event:
-    type: str
+    """A Kubernetes Event the engine records about its object, for Flagger and Argo alike.
+    ``reason`` is keyword-only: Flagger names almost all of its events "Synced"."""
+
+    type: str  # "Normal" | "Warning"
     message: str
+    _: KW_ONLY
     reason: str = "Synced"
 
 

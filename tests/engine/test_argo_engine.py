@@ -14,6 +14,7 @@ from support import manifest_object
 from canary.clock import FakeClock
 from canary.engine import argo
 from canary.engine.argo import rollout_phase
+from canary.engine.types import Event
 from canary.spec.rollout import parse_rollout
 
 
@@ -31,7 +32,7 @@ class World:
         self.rs: dict[str, argo.ReplicaSetObs] = {}
         self.selectors: dict[str, str] = {}
         self.weights: list[int] = []  # every route write that changed the canary weight
-        self.events: list[argo.Event] = []
+        self.events: list[Event] = []
         self.auto_ready = True
         self.last: argo.Decision | None = None
 

@@ -8,8 +8,8 @@ import pytest
 from support.flagger_sandbox import ApiServer
 
 from canary.clock import FakeClock
-from canary.controller.events import EventRecorder
 from canary.kube.client import KubeClient, KubeConfig
+from canary.kube.events import EventRecorder
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -27,7 +27,7 @@ def test_events_created_and_aggregated(tmp_path: Path) -> None:
                      "service": {"port": 9898}, "analysis": {"interval": "10s",
                                                              "threshold": 1, "stepWeight": 10}}})
         clock = FakeClock()
-        rec = EventRecorder(client, "flagger", clock)
+        rec = EventRecorder(client, "flagger", clock.now)
         rec.emit(canary, "Normal", "Synced", "Initialization done! podinfo.test")
         clock.advance(10)
         rec.emit(canary, "Warning", "Synced", "Halt podinfo.test advancement x 1.00 < 99")
@@ -52,5 +52,5 @@ def test_events_created_and_aggregated(tmp_path: Path) -> None:
         api.stop()
     # the API server is gone: recording must not raise
     dead = EventRecorder(KubeClient(KubeConfig(server="http://127.0.0.1:9")), "flagger",
-                         FakeClock())
+                         FakeClock().now)
     dead.emit(canary, "Normal", "Synced", "nobody hears this")

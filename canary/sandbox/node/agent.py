@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 from canary.kube.client import KubeClient, KubeConfig
+from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 
 from .deployments import DeploymentController
 from .endpoints import EndpointsController
-from .events import EventRecorder
 from .ipam import IPAM
 from .objects import Obj, annotations_of, controller_ref
 from .pods import INJECT, Kubelet
@@ -67,7 +67,7 @@ class NodeAgent:
         self.namespaces = inf("v1", "Namespace")
         self.informers = [self.namespaces, self.deployments, self.replicasets, self.pods,
                           self.services, self.endpoints, self.slices]
-        self.events = EventRecorder(self.client, self.stop)
+        self.events = EventRecorder(self.client, "kubelet")  # controllers name their own
         self.deploy_ctrl = DeploymentController(self.client, self.deployments, self.replicasets,
                                                 self.pods, self.events, self.scale, self.stop)
         self.rs_ctrl = ReplicaSetController(self.client, self.replicasets, self.pods,
@@ -121,7 +121,7 @@ class NodeAgent:
         stale = self.procs.kill_stale()
         if stale:
             log.info("killed %d process(es) left by a previous agent run", stale)
-        self.events.start()
+        self.events.start(self.stop)
         for i in self.informers:
             i.start()
         deadline = time.monotonic() + 30

@@ -17,10 +17,10 @@ from canary.kube.client import (
     AlreadyExists,
     KubeClient,
 )
+from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 
 from . import rollout as ro
-from .events import EventRecorder
 from .objects import Key, Obj, is_controlled_by, is_terminating, key_of, owner_ref_to, rfc3339
 from .selectors import selector_matcher
 from .workqueue import WorkQueue, process
@@ -265,7 +265,7 @@ class DeploymentController:
         log.info("deployment %s/%s: created replicaset %s (revision %d, %d replicas)",
                  md["namespace"], md["name"], created["metadata"]["name"], revision, count)
         if count > 0:
-            self.events.event(d, "Normal", "ScalingReplicaSet",
+            self.events.emit(d, "Normal", "ScalingReplicaSet",
                               f"Scaled up replica set {created['metadata']['name']} to {count}",
                               COMPONENT)
         if ro.progress_deadline(d) is not None:
@@ -301,7 +301,7 @@ class DeploymentController:
             direction = "up" if n > old else "down"
             log.info("deployment %s/%s: scaled %s replicaset %s %d -> %d", md["namespace"],
                      d["metadata"]["name"], direction, md["name"], old, n)
-            self.events.event(d, "Normal", "ScalingReplicaSet",
+            self.events.emit(d, "Normal", "ScalingReplicaSet",
                               f"Scaled {direction} replica set {md['name']} to {n} from {old}",
                               COMPONENT)
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
+from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 from canary.sandbox.layout import SandboxLayout
 
-from .events import EventRecorder
 from .ipam import IPAM
 from .objects import Obj, annotations_of, is_terminating, rfc3339
 from .podenv import container_env, expand
@@ -172,7 +172,7 @@ class PodWorker:
                                     namespace=self.ns)
             except (ApiError, ApiUnavailable) as e:
                 log.info("pod %s/%s: could not set nodeName: %s", self.ns, self.name, e)
-            self.k.events.event(self.pod, "Normal", "Scheduled",
+            self.k.events.emit(self.pod, "Normal", "Scheduled",
                                 f"Successfully assigned {self.ns}/{self.name} to {NODE_NAME}",
                                 "default-scheduler")
         self.ip = self.k.ipam.allocate(self.uid, self.pod.get("status", {}).get("podIP"))
@@ -185,7 +185,7 @@ class PodWorker:
             if c.proc is None:
                 continue
             if not self.shutdown_only:
-                self.k.events.event(self.pod, "Normal", "Killing",
+                self.k.events.emit(self.pod, "Normal", "Killing",
                                     f"Stopping container {c.name}", "kubelet",
                                     self._field_path(c))
             pid = c.proc.pid
@@ -297,16 +297,16 @@ class PodWorker:
         c.pull_state_at = 0.0
         c.state = {"waiting": {"reason": "ImagePullBackOff",
                                "message": f'Back-off pulling image "{c.image}"'}}
-        self.k.events.event(self.pod, "Normal", "BackOff",
+        self.k.events.emit(self.pod, "Normal", "BackOff",
                             f'Back-off pulling image "{c.image}"', "kubelet",
                             self._field_path(c))
-        self.k.events.event(self.pod, "Warning", "Failed", "Error: ImagePullBackOff",
+        self.k.events.emit(self.pod, "Warning", "Failed", "Error: ImagePullBackOff",
                             "kubelet", self._field_path(c))
 
     def _start(self, c: Container, now: float) -> None:
         pod = self.pod
         fp = self._field_path(c)
-        warn = lambda msg: self.k.events.event(pod, "Warning", "Failed", msg, "kubelet", fp)  # noqa: E731
+        warn = lambda msg: self.k.events.emit(pod, "Warning", "Failed", msg, "kubelet", fp)  # noqa: E731
         env_own = container_env(pod, c.spec, self.k.client, warn)
         cmd = [expand(str(a), env_own) for a in c.spec.get("command") or []] or None
         args = [expand(str(a), env_own) for a in c.spec.get("args") or []] or None
@@ -326,11 +326,11 @@ class PodWorker:
                                               f"{error}"}}
             c.pull_state_at = now + max(0.1, 1.0 * self.k.scale)
             c.retry_at = now + backoff(c.pull_failures, self.k.scale)
-            self.k.events.event(pod, "Normal", "Pulling", f'Pulling image "{c.image}"',
+            self.k.events.emit(pod, "Normal", "Pulling", f'Pulling image "{c.image}"',
                                 "kubelet", fp)
-            self.k.events.event(pod, "Warning", "Failed",
+            self.k.events.emit(pod, "Warning", "Failed",
                                 f'Failed to pull image "{c.image}": {error}', "kubelet", fp)
-            self.k.events.event(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet", fp)
+            self.k.events.emit(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet", fp)
             log.info("pod %s/%s: container %s: unknown image %s", self.ns, self.name, c.name,
                      c.image)
             return
@@ -342,13 +342,13 @@ class PodWorker:
         log_path = self.k.layout_pod_log(self.ns, self.name, c.name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         if not c.ever_started and c.pull_failures == 0:
-            self.k.events.event(pod, "Normal", "Pulled",
+            self.k.events.emit(pod, "Normal", "Pulled",
                                 f'Container image "{c.image}" already present on machine',
                                 "kubelet", fp)
         elif not c.ever_started:
-            self.k.events.event(pod, "Normal", "Pulled",
+            self.k.events.emit(pod, "Normal", "Pulled",
                                 f'Successfully pulled image "{c.image}"', "kubelet", fp)
-        self.k.events.event(pod, "Normal", "Created", f"Created container {c.name}", "kubelet",
+        self.k.events.emit(pod, "Normal", "Created", f"Created container {c.name}", "kubelet",
                             fp)
         try:
             with open(log_path, "ab") as out:
@@ -364,7 +364,7 @@ class PodWorker:
                                            "finishedAt": rfc3339()}}
             c.exit_code = 128
             c.state = dict(c.last_state)
-            self.k.events.event(pod, "Warning", "Failed", f"Error: {msg}", "kubelet", fp)
+            self.k.events.emit(pod, "Warning", "Failed", f"Error: {msg}", "kubelet", fp)
             self._schedule_restart(c, now, ran_for=0.0)
             return
         if c.ever_started:
@@ -380,7 +380,7 @@ class PodWorker:
         self.k.procs.add(proc, self.ns, self.name, self.uid, c.name)
         threading.Thread(target=self._wait, args=(c, proc), daemon=True,
                          name=f"wait-{proc.pid}").start()
-        self.k.events.event(pod, "Normal", "Started", f"Started container {c.name}", "kubelet",
+        self.k.events.emit(pod, "Normal", "Started", f"Started container {c.name}", "kubelet",
                             fp)
         log.info("pod %s/%s: container %s started, pid %d: %s", self.ns, self.name, c.name,
                  proc.pid, " ".join(run.argv))
@@ -435,7 +435,7 @@ class PodWorker:
             "reason": "CrashLoopBackOff",
             "message": f"back-off {_fmt(spec_delay)} restarting failed container={c.name} "
                        f"pod={self.name}_{self.ns}({self.uid})"}}
-        self.k.events.event(self.pod, "Warning", "BackOff",
+        self.k.events.emit(self.pod, "Warning", "BackOff",
                             f"Back-off restarting failed container {c.name} in pod "
                             f"{self.name}_{self.ns}({self.uid})", "kubelet", self._field_path(c))
 
@@ -466,10 +466,10 @@ class PodWorker:
         if self._starting(c):
             return
         c.s_fail += 1
-        self.k.events.event(self.pod, "Warning", "Unhealthy", f"Startup probe failed: {msg}",
+        self.k.events.emit(self.pod, "Warning", "Unhealthy", f"Startup probe failed: {msg}",
                             "kubelet", self._field_path(c))
         if c.s_fail >= t.failure_threshold:
-            self.k.events.event(self.pod, "Normal", "Killing",
+            self.k.events.emit(self.pod, "Normal", "Killing",
                                 f"Container {c.name} failed startup probe, will be restarted",
                                 "kubelet", self._field_path(c))
             stop_process(c.proc, self._grace())
@@ -509,7 +509,7 @@ class PodWorker:
                         log.info("pod %s/%s: container %s not ready: %s", self.ns, self.name,
                                  c.name, msg)
                     c.ready = False
-                self.k.events.event(self.pod, "Warning", "Unhealthy",
+                self.k.events.emit(self.pod, "Warning", "Unhealthy",
                                     f"Readiness probe failed: {msg}", "kubelet",
                                     self._field_path(c))
         lp = c.spec.get("livenessProbe")
@@ -521,11 +521,11 @@ class PodWorker:
                 return
             c.l_fail = 0 if ok else c.l_fail + 1
             if not ok:
-                self.k.events.event(self.pod, "Warning", "Unhealthy",
+                self.k.events.emit(self.pod, "Warning", "Unhealthy",
                                     f"Liveness probe failed: {msg}", "kubelet",
                                     self._field_path(c))
             if c.l_fail >= t.failure_threshold:
-                self.k.events.event(self.pod, "Normal", "Killing",
+                self.k.events.emit(self.pod, "Normal", "Killing",
                                     f"Container {c.name} failed liveness probe, will be "
                                     "restarted", "kubelet", self._field_path(c))
                 stop_process(c.proc, self._grace())  # the waiter thread reports the exit

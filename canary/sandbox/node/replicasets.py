@@ -14,9 +14,9 @@ from canary.kube.client import (
     ApiError,
     KubeClient,
 )
+from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 
-from .events import EventRecorder
 from .objects import (
     Key,
     Obj,
@@ -182,7 +182,7 @@ class ReplicaSetController:
         name = created["metadata"]["name"]
         log.info("replicaset %s/%s: created pod %s", rs["metadata"]["namespace"],
                  rs["metadata"]["name"], name)
-        self.events.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}", COMPONENT)
+        self.events.emit(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}", COMPONENT)
         return created
 
     def _delete_pod(self, rs: Obj, pod: Obj) -> None:
@@ -191,7 +191,7 @@ class ReplicaSetController:
         self.client.delete("v1", "Pod", md["name"], md["namespace"])
         log.info("replicaset %s/%s: deleted pod %s", md["namespace"], rs["metadata"]["name"],
                  md["name"])
-        self.events.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {md['name']}",
+        self.events.emit(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {md['name']}",
                           COMPONENT)
 
     def _write_status(self, rs: Obj, pods: list[Obj]) -> None:
