@@ -39,7 +39,9 @@ def build(layout: SandboxLayout, history: int = 10000) -> tuple[Api, Collector]:
                 api.create(ns_type, "", {"metadata": {"name": name}})
             except errors.ApiException:
                 pass
-    publish_time_scale(api, layout.time_scale)
+    scale = layout.read_config().get("time_scale")
+    if scale is not None:  # declared by `canary sandbox up`; a bare API server declares none
+        publish_time_scale(api, float(scale))
     return api, Collector(api)
 
 
