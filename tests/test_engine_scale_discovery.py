@@ -90,3 +90,22 @@ def test_engine_without_flag_uses_the_sandbox_scale_and_refuses_another(stack: S
     done = stack.wait_phase("Succeeded", 90)
     assert stack.image("podinfo-primary").endswith(":1.7.1"), done.get("status")
     assert f"time-scale={SCALE:g}" in (stack.dir / "engine-noflag.log").read_text()
+
+
+def test_a_malformed_published_scale_is_named_not_a_traceback(tmp_path: Path) -> None:
+    from flagger_sandbox import ApiServer
+
+    api = ApiServer(tmp_path, install_crds=False)  # a bare API server publishes no scale
+    try:
+        assert api.client.get_or_none("v1", "ConfigMap", "canary-sandbox", "kube-system") is None
+        api.client.create({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "canary-sandbox", "namespace": "kube-system"},
+                           "data": {"timeScale": "fast"}})
+        p = subprocess.run([sys.executable, "-m", "canary.cli", "engine", "--kubeconfig",
+                            str(api.kubeconfig)], capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 2
+        assert p.stderr.strip() == ("canary engine: ConfigMap kube-system/canary-sandbox "
+                                    "data.timeScale is 'fast', not a number"), p.stderr
+    finally:
+        api.stop()
