@@ -3,13 +3,17 @@
 Run (heavy: it starts a sandbox per scale; on a shared machine wrap it in the lock):
     flock /tmp/canary-heavy.lock .venv/bin/python bench/two_scale_check.py [--scales 0.05,0.25]
 
-Runs the promotion, the error-rate rollback and the latency rollback scenarios with pytest at
-each scale (``--time-scale``), reads each scenario's recorded timeline (reports/timelines) and
-prints a table: verdict (test outcome and final phase), the canary weight sequence of the
-HTTPRoute, and the Canary's event sequence (measured values such as ``4939.04`` shown as ``#``,
-repeats collapsed as ``xN``). The last column says whether all scales agree. Exit status 1 when
-verdicts or weight sequences differ (event repeat counts may legitimately differ: the first
-check can find no scraped answer yet). It is a check to run by hand, not part of the suite.
+Runs the promotion (features/flagger_canary.feature), the error-rate and the latency rollbacks
+(bench/features/two_scale.feature: the fault load, /status/500 or /delay/1, runs before the
+release, so every check of the canary sees it) and, for information, the --random-delay rollback
+of features/latency.feature, with pytest at each scale (``--time-scale``). It reads each
+scenario's recorded timeline and prints a table: verdict (test outcome and final phase), the
+canary weight sequence of the HTTPRoute, and the Canary's events from "New revision detected!"
+on (measured values such as ``4939.04`` shown as ``#``, repeats collapsed as ``xN``). The last
+column says whether all scales agree. Exit status 1 when verdicts or weight sequences of the
+gating scenarios differ. podinfo's --random-delay draws by the clock, so whether its first check
+happens to pass varies from run to run at any scale: that row informs, it does not gate. A check
+to run by hand, not part of the suite.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from canary.harness.report import slug
 from canary.harness.timeline import Timeline, events_for, phase_changes, route_canary_weights
 
 ROOT = Path(__file__).resolve().parents[1]
+# (name, pytest node id, gates the exit status)
 SCENARIOS = [
     ("promotion", "features/flagger_canary.feature::"
-                  "test_a_new_image_is_promoted_through_every_weight_step"),
-    ("error-rate rollback", "features/rollback.feature::test_load_sent_to_status500_of_the_canary"),
-    ("latency rollback", "features/latency.feature::"
-                         "test_the_new_revision_runs_podinfo_with_randomdelay"),
+                  "test_a_new_image_is_promoted_through_every_weight_step", True),
+    ("error-rate rollback", "bench/features/two_scale.feature::"
+                            "test_errorrate_rollback_with_status500_load_already_running", True),
+    ("latency rollback", "bench/features/two_scale.feature::"
+                         "test_latency_rollback_with_delay1_load_already_running", True),
+    ("--random-delay rollback", "features/latency.feature::"
+                                "test_the_new_revision_runs_podinfo_with_randomdelay", False),
 ]
 CANARY, NS, ROUTE = "podinfo", "test", "podinfo"
 _MEASURED = re.compile(r"\d+\.\d+")
@@ -40,7 +48,7 @@ _MEASURED = re.compile(r"\d+\.\d+")
 
 def run_scale(scale: float, out: Path, timeout: float) -> tuple[float, int]:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--time-scale",
-           str(scale), "--report-dir", str(out), *(node for _, node in SCENARIOS)]
+           str(scale), "--report-dir", str(out), *(node for _, node, _ in SCENARIOS)]
     t0 = time.monotonic()
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     (out / "pytest.log").write_text(p.stdout + p.stderr)
@@ -75,18 +83,18 @@ def summarize(tl: Timeline | None, outcome: str) -> dict[str, str]:
         if not weights or weights[-1] != w:
             weights.append(w)
     runs: list[list] = []  # [message, count]
-    for e in events_for(tl, f"Canary/{CANARY}", NS):
-        if since is not None and e["t"] < since - 1:
-            continue
-        msg = _MEASURED.sub("#", e.get("message") or "")
+    msgs = [e.get("message") or "" for e in events_for(tl, f"Canary/{CANARY}", NS)]
+    first = next((i for i, m in enumerate(msgs) if m.startswith("New revision detected!")), 0)
+    for raw in msgs[first:]:
+        msg = _MEASURED.sub("#", raw)
         if runs and runs[-1][0] == msg:
             runs[-1][1] += 1
         else:
             runs.append([msg, 1])
-    events = " | ".join(m if n == 1 else f"{m} x{n}" for m, n in runs)
+    events = "; ".join(m if n == 1 else f"{m} x{n}" for m, n in runs)
     final = changes[-1][1] if changes else "?"
     return {"verdict": f"{outcome}/{final}", "weights": ",".join(map(str, weights)),
-            "events": events, "events_key": " | ".join(m for m, _ in runs)}
+            "events": events, "events_key": "; ".join(m for m, _ in runs)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="wall seconds per scale")
     args = ap.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
-    rows: dict[str, dict[float, dict[str, str]]] = {name: {} for name, _ in SCENARIOS}
+    rows: dict[str, dict[float, dict[str, str]]] = {name: {} for name, _, _ in SCENARIOS}
     with tempfile.TemporaryDirectory(prefix="canary-two-scale-") as tmp:
         for scale in scales:
             out = Path(tmp) / f"scale-{scale:g}"
@@ -105,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             if rc not in (0, 1):
                 print((out / "pytest.log").read_text()[-3000:], file=sys.stderr)
             states = outcomes(out / "junit.xml")
-            for name, node in SCENARIOS:
+            for name, node, _ in SCENARIOS:
                 test = node.split("::", 1)[1]
                 path = out / "timelines" / f"{slug(node)}.json"
                 tl = Timeline.load(path) if path.exists() else None
@@ -114,12 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"| scenario | what | {' | '.join(f'scale {s:g}' for s in scales)} | same |")
     print(f"|---|---|{'---|' * len(scales)}---|")
-    for name, _ in SCENARIOS:
+    for name, _, gates in SCENARIOS:
         for what, key in (("verdict", "verdict"), ("weights", "weights"),
                           ("events", "events_key")):
             values = [rows[name][s][key] for s in scales]
             same = len(set(values)) == 1
-            if what != "events" and not same:
+            if gates and what != "events" and not same:
                 ok = False
             shown = [rows[name][s]["events"] if what == "events" else v
                      for s, v in zip(scales, values, strict=True)]
