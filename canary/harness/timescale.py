@@ -21,9 +21,11 @@ def caveats(scale: float) -> list[str]:
         return []
     wall = 1 / scale
     return [
-        "Real work is not compressed: process starts, CPU and sockets take their real time, so "
-        "a webhook's scaled timeout (a 10s timeout lasts "
-        f"{10 * scale:g}s here) leaves {wall:g}x less room for the command it runs.",
+        "Real work is not compressed: process starts, CPU and sockets take their real time. A "
+        f"pod that starts in about 1 wall second takes {wall:g} spec seconds here, so a load "
+        "generator started together with a release misses more of the first checks; a "
+        f"webhook's scaled timeout (10s lasts {10 * scale:g}s here) leaves {wall:g}x less room "
+        "for the command it runs.",
         "Client request timeouts (slow_cooker -timeout, hey -t, the frontend's 60s) are scaled "
         "but never shorter than 1 wall second, so a deliberate wait longer than the timeout "
         f"but shorter than {wall:g}s (spec) completes here where a cluster would time it out.",
