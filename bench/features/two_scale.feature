@@ -71,7 +71,10 @@ Feature: Rollbacks whose checks all fail, for bench/two_scale_check.py
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
     And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
-    When I send load to "http://podinfo-canary.test:9898/delay/1" from a meshed load generator "slow-load" in namespace "test"
+    # the slow load is the canary's only client: a fast series from another client cannot reach
+    # Prometheus one scrape before the first slow answers complete and pass the first check
+    When I run "kubectl -n test scale deployment/load --replicas=0"
+    And I send load to "http://podinfo-canary.test:9898/delay/1" from a meshed load generator "slow-load" in namespace "test"
     Then the deployment "slow-load" in namespace "test" is rolled out
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Failed"
