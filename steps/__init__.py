@@ -10,4 +10,5 @@ MODULES = (
     "canary.steps.canaries",
     "canary.steps.rollouts",
     "canary.steps.cleanup",
+    "canary.steps.latency",
 )

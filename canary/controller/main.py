@@ -15,6 +15,7 @@ from collections.abc import Callable
 from canary.clock import Clock
 from canary.controller.logs import setup_logging
 from canary.controller.observability import ObservabilityServer
+from canary.controller.scale_discovery import ScaleMismatch, published_scale, settle_scale
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 
 log = logging.getLogger("canary.engine")
@@ -31,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--namespace", help="watch only this namespace (default: all)")
     p.add_argument("--metrics-server",
                    help="Prometheus URL overriding every MetricTemplate's provider.address")
-    p.add_argument("--time-scale", type=float, default=1.0,
-                   help="wall seconds per spec second (0.05 makes a 10s interval 0.5s)")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help="wall seconds per spec second (0.05 makes a 10s interval 0.5s); "
+                        "default: the scale the cluster publishes (ConfigMap "
+                        "kube-system/canary-sandbox), else 1; a different value is refused")
     p.add_argument("--log-format", choices=["json", "text"], default="text")
     p.add_argument("--port", type=int, default=0,
                    help="port for /metrics and /healthz on 127.0.0.1 (0 = a free port)")
@@ -93,7 +96,7 @@ def _sandbox_dir(args: argparse.Namespace) -> str | None:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     setup_logging(args.log_format)
-    if args.time_scale <= 0:
+    if args.time_scale is not None and args.time_scale <= 0:
         print(f"canary engine: --time-scale must be > 0, got {args.time_scale}", file=sys.stderr)
         return 2
     try:
@@ -115,6 +118,11 @@ def main(argv: list[str]) -> int:
     if problem:
         print(f"canary engine: {problem}", file=sys.stderr)
         return 1
+    try:
+        args.time_scale = settle_scale(args.time_scale, lambda: published_scale(client))
+    except ScaleMismatch as e:
+        print(f"canary engine: {e}", file=sys.stderr)
+        return 2
     clock = Clock(args.time_scale)
     resolver = make_resolver(_sandbox_dir(args))
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from canary.harness.engine_process import EngineProcess, engine_command
+from canary.harness.timescale import warn_time_scale
 from canary.kube.client import KubeClient
 
 PROMETHEUS_URL = "http://prometheus.linkerd-viz:9090"
@@ -171,6 +172,7 @@ class SandboxEnvironment(Environment):
             raise EnvironmentUnavailable("kubectl is not on PATH; the steps run the stock kubectl "
                                     "as the tutorial does (install kubectl >= 1.28)")
         self.sandbox = Sandbox.start(self.workdir, time_scale=self.time_scale)
+        warn_time_scale(self.time_scale)
         self.kubeconfig = Path(self.sandbox.kubeconfig)
         apply_crds(self, self.rootdir)
 

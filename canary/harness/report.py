@@ -20,6 +20,7 @@ from canary.harness.timeline import (
     phase_changes,
     route_canary_weights,
 )
+from canary.harness.timescale import caveats
 
 PHASE_COLORS = {
     "Initializing": "#d9d9d9", "Initialized": "#cfe2f3", "Waiting": "#fff2cc",
@@ -280,6 +281,10 @@ def render_scenario(rec: ScenarioRecord, tl: Timeline | None) -> str:
         parts.append("<h3>Events</h3>" + _events_table(tl))
     elif rec.outcome != "skipped":
         parts.append("<p class='meta'>no rollout timeline was recorded</p>")
+    if tl is not None and tl.time_scale and caveats(tl.time_scale):
+        items = "".join(f"<li>{e(c)}</li>" for c in caveats(tl.time_scale))
+        parts.append(f"<details class='timescale'><summary>time scale {tl.time_scale:g}: what "
+                     f"it does not keep invariant</summary><ul>{items}</ul></details>")
     for name, text in rec.diagnostics.items():
         parts.append(f"<details><summary>{e(name)}</summary><pre>"
                      f"{e(text[-MAX_DIAG_CHARS:])}</pre></details>")

@@ -22,6 +22,8 @@ from .store import Store, StoreBusy
 log = logging.getLogger("apiserver")
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Where the sandbox publishes its time scale for clients (the engine reads it; docs/time-scale.md).
+SCALE_CONFIGMAP = ("kube-system", "canary-sandbox")
 
 
 def build(layout: SandboxLayout, history: int = 10000) -> tuple[Api, Collector]:
@@ -37,7 +39,28 @@ def build(layout: SandboxLayout, history: int = 10000) -> tuple[Api, Collector]:
                 api.create(ns_type, "", {"metadata": {"name": name}})
             except errors.ApiException:
                 pass
+    scale = layout.read_config().get("time_scale")
+    if scale is not None:  # declared by `canary sandbox up`; a bare API server declares none
+        publish_time_scale(api, float(scale))
     return api, Collector(api)
+
+
+def publish_time_scale(api: Api, scale: float) -> None:
+    """Create or refresh ConfigMap kube-system/canary-sandbox ``data.timeScale`` at every start."""
+    cm_type = api.registry.lookup("", "v1", "configmaps")
+    assert cm_type is not None
+    ns, name = SCALE_CONFIGMAP
+    data = {"timeScale": f"{scale:g}"}
+    try:
+        cur = api.get(cm_type, ns, name)
+    except errors.ApiException:
+        api.create(cm_type, ns, {"metadata": {"name": name, "namespace": ns,
+                                              "labels": {"app.kubernetes.io/part-of":
+                                                         "canary-sandbox"}},
+                                 "data": data})
+        return
+    if cur.get("data") != data:
+        api.update(cm_type, ns, name, dict(cur, data=data))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,8 +28,9 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from canary.sandbox.apps.httpserver import Handler, pod_ip, serve
+from canary.sandbox.apps.httpserver import Handler, pod_ip, serve, time_scale
 from canary.sandbox.resolver import ResolveError, http_request
+from canary.sandbox.spec_time import request_timeout
 
 DEMO_LISTEN = 8080
 DEMO_UPSTREAM = "http://podinfo:9898"
@@ -123,7 +124,7 @@ class ProxyHandler(Handler):
             status, resp_headers, payload = http_request(
                 self.command, url, headers=headers,
                 body=body if body or self.command in ("POST", "PUT", "PATCH") else None,
-                timeout=PROXY_TIMEOUT,
+                timeout=request_timeout(PROXY_TIMEOUT, time_scale()),
             )
         except ResolveError as exc:
             print(f"frontend: {exc}", file=sys.stderr, flush=True)

@@ -2,11 +2,14 @@
 
 Flags as hey has them: ``-z`` duration (wins over ``-n``; scaled by the sandbox time scale, so a
 spec's ``-z 2m`` lasts 2m x scale of wall time), ``-n`` total requests (default 200), ``-c``
-workers (default 50), ``-q`` rate limit per worker in requests/s (0 = none), ``-m`` method,
-``-d`` body, ``-D`` body file, ``-H`` header (repeatable), ``-T`` content type, ``-A`` accept,
-``-t`` timeout seconds (default 20), ``-h2``/``-disable-keepalive`` etc. are accepted and ignored.
+workers (default 50), ``-q`` rate limit per worker in requests per spec second (0 = none),
+``-m`` method, ``-d`` body, ``-D`` body file, ``-H`` header (repeatable), ``-T`` content type,
+``-A`` accept, ``-t`` timeout seconds (default 20; spec time like ``-z``, never below 1 wall
+second; 0 = none), ``-h2``/``-disable-keepalive`` etc. are accepted and ignored.
 In-cluster names resolve through the sandbox resolver; requests leave from ``POD_IP``.
-Prints hey's summary: totals, latencies, status code and error distributions.
+Prints hey's summary: totals, latencies, status code and error distributions. Latencies are
+spec latencies (a time-scaled wait declared by the answer counts at its spec length,
+canary.sandbox.spec_time); ``Total`` and ``Requests/sec`` are wall figures.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from canary.clock import parse_duration
 from canary.sandbox.apps.httpserver import time_scale
 from canary.sandbox.resolver import ResolveError, http_request
+from canary.sandbox.spec_time import request_timeout, spec_latency_ms, wait_from_headers
 
 
 @dataclass
@@ -91,7 +95,9 @@ def run(argv: list[str], stop: threading.Event | None = None) -> tuple[Result, f
         except OSError as exc:
             p.error(f"-D {a.D}: {exc.strerror}")
     stop = stop or threading.Event()
-    deadline = time.monotonic() + a.z * time_scale() if a.z else None
+    scale = time_scale()
+    deadline = time.monotonic() + a.z * scale if a.z else None
+    timeout = request_timeout(a.t, scale) if a.t > 0 else None
     result = Result()
     remaining = [a.n]
     count_lock = threading.Lock()
@@ -106,7 +112,8 @@ def run(argv: list[str], stop: threading.Event | None = None) -> tuple[Result, f
             return True
 
     def worker(index: int) -> None:
-        period = 1.0 / a.q if a.q > 0 else 0.0
+        # per spec second, as slow_cooker's -qps: a time-scaled window holds the same count
+        period = scale / a.q if a.q > 0 else 0.0
         next_at = time.monotonic() + period * index / a.c
         while not stop.is_set():
             if period:
@@ -119,10 +126,13 @@ def run(argv: list[str], stop: threading.Event | None = None) -> tuple[Result, f
                 return
             start = time.monotonic()
             try:
-                status, _h, _b = http_request(a.m, a.url, headers=headers, body=body, timeout=a.t)
+                status, hdrs, _b = http_request(a.m, a.url, headers=headers, body=body,
+                                                timeout=timeout)
+                wall_ms = (time.monotonic() - start) * 1000
+                spec_s = spec_latency_ms(wall_ms, wait_from_headers(hdrs.items()), scale) / 1000
                 with result.lock:
                     result.statuses[status] += 1
-                    result.latencies.append(time.monotonic() - start)
+                    result.latencies.append(spec_s)
             except (ResolveError, OSError) as exc:
                 with result.lock:
                     result.errors[f"{a.m} {a.url}: {exc}"] += 1

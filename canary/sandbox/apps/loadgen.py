@@ -11,6 +11,10 @@ Rates are per *spec* second: under a sandbox time scale of 0.1 a worker at ``-qp
 requests per wall second, so a time-scaled PromQL window (``1m`` -> 6s) holds as many requests as
 the unscaled window would on a real cluster and success rates keep their statistical weight.
 
+``-timeout`` is in spec time (scaled, never below 1 wall second: canary.sandbox.spec_time) and
+the latencies in the report lines are spec latencies (a time-scaled wait counts at its spec
+length), so both read as they would on a cluster.
+
 Each worker ticks at ``qps``; a slow answer holds up only its own worker and missed ticks are
 dropped, not bunched up (Go's ticker), so at most ``concurrency`` requests are in flight.
 
@@ -43,6 +47,7 @@ from typing import Any
 from canary.clock import parse_duration
 from canary.sandbox.apps.httpserver import Handler, Server, parse_bool, pod_ip, time_scale
 from canary.sandbox.resolver import ResolveError, http_request
+from canary.sandbox.spec_time import request_timeout, spec_latency_ms, wait_from_headers
 
 WINDOW_SECONDS = 600
 DEFAULT_STATS_PORT = 9999
@@ -241,18 +246,23 @@ class LoadGenerator:
         start = time.monotonic()
         status: int | None = None
         version = None
+        wait_ms = 0.0
+        scale = time_scale()
         try:
             status, hdrs, body = http_request(
-                o.method, url, headers=headers, body=o.data, timeout=o.timeout
+                o.method, url, headers=headers, body=o.data,
+                timeout=request_timeout(o.timeout, scale),
             )
             version = _version_of(hdrs, body)
+            wait_ms = wait_from_headers(hdrs.items())
         except ResolveError as exc:
             if url not in self._resolve_warned:
                 self._resolve_warned.add(url)
                 print(f"# {exc} (counted as failed; retrying every tick)", flush=True)
         except OSError:
             pass
-        self.stats.record(status, version, (time.monotonic() - start) * 1000)
+        self.stats.record(status, version,
+                          spec_latency_ms((time.monotonic() - start) * 1000, wait_ms, scale))
 
     def worker(self, index: int) -> None:
         period = time_scale() / self.opts.qps  # qps is per spec second
@@ -363,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     while runner.is_alive() and not stop.wait(0.2):
         pass
     stop.set()
-    runner.join(timeout=opts.timeout + 1)
+    runner.join(timeout=request_timeout(opts.timeout, time_scale()) + 1)
     print_report(stats, 0, opts.interval)
     snap = stats.snapshot()
     print(f"# total requests={snap['requests']} failures={snap['failures']} "

@@ -10,9 +10,15 @@ Faithful details (reference linkerd-podinfo.md §5): 1.x answers with the 1.7.x 
 ``logo``), 3.1.2+ adds ``logo``; ``--random-error`` fails 1 request in 3 with 500, 400 or 409
 chosen evenly, the draw being re-seeded every second (errors come in bursts; the "second" is a
 spec second, so it shrinks with the sandbox time scale). ``--random-seed N`` instead draws per
-request from one seeded generator, for reproducible tests. ``--random-delay`` sleeps a random
-whole number of seconds in [min, max) per request, scaled by the sandbox time scale; ``/delay/N``
-is a latency the caller asked for and is never scaled.
+request from one seeded generator, for reproducible tests. ``--random-delay`` waits a random
+whole number of units (``--random-delay-unit`` s or ms) in [min, max) per request, drawn like the
+error (podinfo re-seeds with the Unix second: pkg/api/http/delay.go), and ``/delay/N`` waits N
+seconds.
+
+Time scale (docs/time-scale.md): a wait is schedule, so it sleeps ``spec seconds x scale`` of wall
+time, and it is also what a latency threshold judges, so the answer declares the spec length of
+the wait in ``X-Canary-Spec-Wait-Ms`` (canary.sandbox.spec_time) and the mesh records the latency
+a cluster would have seen. podinfo's own ``http_request_duration_seconds`` does the same.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from canary.sandbox.apps.httpserver import Handler, parse_bool, pod_ip, serve, time_scale
+from canary.sandbox.spec_time import WAIT_HEADER, spec_latency_ms
 
 LATEST_VERSION = "6.14.1"
 _REVISION_17 = "4fc593f42c7cd2e7319c83f6bfd3743c05523883"
@@ -122,13 +129,14 @@ class State:
         return None
 
     def random_delay_seconds(self) -> float:
+        """This request's ``--random-delay`` in spec seconds (the caller scales the sleep)."""
         c = self.config
         with self.lock:
-            rng = self.rng or random.Random()
+            rng = self._draw_rng()
             span = max(c.random_delay_max - c.random_delay_min, 1)
             n = rng.randrange(span) + c.random_delay_min
         unit = 0.001 if c.random_delay_unit == "ms" else 1.0
-        return n * unit * c.time_scale
+        return n * unit
 
     def info(self) -> dict[str, str]:
         c = self.config
@@ -184,6 +192,7 @@ class PodinfoHandler(Handler):
 
     def _handle(self) -> None:
         self._start = time.monotonic()
+        self._wait_spec_s = 0.0
         path = self.path.split("?", 1)[0]
         self._status = 200
         self._recorded = False
@@ -201,14 +210,24 @@ class PodinfoHandler(Handler):
         self._recorded = True
         st = str(self._status)
         self.state.requests.labels(status=st).inc()
+        wall_ms = (time.monotonic() - self._start) * 1000
+        seconds = spec_latency_ms(wall_ms, self._wait_spec_s * 1000,
+                                  self.state.config.time_scale) / 1000
         self.state.duration.labels(method=self.command, path=self._label, status=st).observe(
-            time.monotonic() - self._start)
+            seconds)
 
     def send_response(self, code: int, message: str | None = None) -> None:
         # counted before the answer leaves: a client's next /metrics must include this request
         self._status = code
         self._record()
         super().send_response(code, message)
+        if self._wait_spec_s:
+            self.send_header(WAIT_HEADER, f"{self._wait_spec_s * 1000:g}")
+
+    def _spec_wait(self, spec_seconds: float) -> None:
+        """A deliberate wait: scaled sleep, declared at its spec length to the mesh."""
+        self._wait_spec_s += spec_seconds
+        time.sleep(spec_seconds * self.state.config.time_scale)
 
     def _route(self, path: str) -> None:
         state = self.state
@@ -217,7 +236,7 @@ class PodinfoHandler(Handler):
         # The fault middlewares wrap every route except metrics/health, as in podinfo 6.x.
         if path not in ("/metrics", "/healthz", "/readyz"):
             if cfg.random_delay:
-                time.sleep(state.random_delay_seconds())
+                self._spec_wait(state.random_delay_seconds())
             if cfg.random_error:
                 code = state.random_error()
                 if code is not None:
@@ -256,7 +275,7 @@ class PodinfoHandler(Handler):
             self.send_json(code, {"status": code})
         elif m := _DELAY.match(path):
             wait = int(m.group(1))
-            time.sleep(wait)
+            self._spec_wait(wait)
             self.send_json(200, {"delay": wait})
         elif path == "/env":
             self.send_json(200, [f"{k}={v}" for k, v in os.environ.items()])

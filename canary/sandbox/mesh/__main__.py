@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     state = MeshState()
     metrics = MeshMetrics()
-    mesh = Mesh(state, metrics)
+    mesh = Mesh(state, metrics, time_scale=time_scale)
     listeners = Listeners(mesh)
     dirty = threading.Event()
     # A few scrapes (10s x time_scale each) so a deleted pod's last increments are seen.

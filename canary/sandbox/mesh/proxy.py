@@ -5,6 +5,11 @@ A meshed client's request is split by the HTTPRoute attached to the Service (cli
 Linkerd's outbound proxy); an unmeshed client goes to the Service's own endpoints. Metrics are
 recorded on the client's outbound side (meshed clients) and on the destination pod's inbound
 side (meshed destination pods).
+
+Latency is recorded in spec time (docs/time-scale.md): an answer's declared deliberate wait
+(``X-Canary-Spec-Wait-Ms``, canary.sandbox.spec_time) counts at its spec length, everything else
+(real work, this proxy) as measured. The header is passed on to client pods, so chains add up,
+and removed from answers to clients outside the sandbox's pods.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from canary.sandbox.mesh.forward import HOP_BY_HOP, ConnectFailed, ConnectionPoo
 from canary.sandbox.mesh.metrics import MeshMetrics
 from canary.sandbox.mesh.routes import Backend, RouteError, route_request
 from canary.sandbox.mesh.state import Endpoint, MeshState
+from canary.sandbox.spec_time import WAIT_HEADER, spec_latency_ms, wait_from_headers
 
 log = logging.getLogger("canary.mesh")
 
@@ -44,8 +50,10 @@ class Mesh:
     """Routing + forwarding + metrics, independent of how requests arrive."""
 
     def __init__(self, state: MeshState, metrics: MeshMetrics | None = None,
-                 rng: random.Random | None = None, timeout: float = 300.0) -> None:
+                 rng: random.Random | None = None, timeout: float = 300.0,
+                 time_scale: float = 1.0) -> None:
         self.state = state
+        self.time_scale = time_scale
         self.metrics = metrics or MeshMetrics()
         self.rng = rng or random.Random()
         self.pool = ConnectionPool(timeout=timeout)
@@ -126,9 +134,13 @@ class Mesh:
         except (OSError, http.client.HTTPException) as e:
             err = e
         else:
+            latency_ms = spec_latency_ms(up.first_byte_s * 1000, wait_from_headers(up.headers),
+                                         self.time_scale)
             for s in series:
-                self.metrics.response(s, up.status, up.first_byte_s * 1000)
-            out = [(k, v) for k, v in up.headers if k.lower() not in HOP_BY_HOP
+                self.metrics.response(s, up.status, latency_ms)
+            drop = set(HOP_BY_HOP) if client_pod is not None else {*HOP_BY_HOP,
+                                                                     WAIT_HEADER.lower()}
+            out = [(k, v) for k, v in up.headers if k.lower() not in drop
                    and (k.lower() != "content-length" or method == "HEAD")]
             return Reply(up.status, out, up.body)
         # Transport failure: a proxy-level error (no status_code) and 502 to the client.
