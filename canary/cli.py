@@ -9,7 +9,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="canary", description=__doc__)
-    parser.add_argument("command", choices=["sandbox", "engine", "rollouts", "demo"])
+    parser.add_argument("command", choices=["sandbox", "engine", "rollouts", "demo", "simulate"])
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if argv else 2
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         from canary.controller.rollouts_cli import main as run
     elif cmd == "demo":
         from canary.harness.demo import main as run
+    elif cmd == "simulate":
+        from canary.simulate.cli import main as run
     else:
         parser.error(f"unknown command {cmd!r}")
     return int(run(rest) or 0)
