@@ -110,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "xmlpath", "unset") is None:
             config.option.xmlpath = str(settings.report_dir / "junit.xml")
     config.pluginmanager.register(_steps_module(), "canary.harness.steps")
+    config.pluginmanager.import_plugin("canary.harness.steps_policy")  # simulation steps
     _install_sigterm(config)
 
 
