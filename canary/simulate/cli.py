@@ -25,6 +25,17 @@ def _rates(text: str) -> tuple[float, ...]:
     return vals
 
 
+def _latencies(text: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--latencies: {text!r} is not a comma-separated list "
+                                         f"of milliseconds") from None
+    if not vals or any(v <= 0 for v in vals):
+        raise argparse.ArgumentTypeError("--latencies: every latency must be > 0 ms")
+    return vals
+
+
 def _duration(text: str) -> float:
     try:
         v = parse_duration(text)
@@ -52,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
                    help="error rate of the running version in %% (default 0)")
     p.add_argument("--latency-p50", type=float, default=2.0, help="new version p50 ms")
     p.add_argument("--latency-p99", type=float, default=8.0, help="new version p99 ms")
+    p.add_argument("--latencies", type=_latencies, default=(),
+                   help="also sweep the new version's p99 latency (ms, comma-separated; "
+                        "healthy, p50 from --latency-p50): matters with latency metrics")
     p.add_argument("--scrape-interval", type=_duration, default=10.0,
                    help="Prometheus scrape interval (default 10s, linkerd-viz)")
     p.add_argument("--previous-traffic", type=_duration, default=None, metavar="DURATION",
@@ -111,7 +125,7 @@ def _sweep(plan: FlaggerPlan, args: argparse.Namespace) -> int:
                         scrape_interval=args.scrape_interval)
     cfg = SweepConfig(runs=args.runs, seed=args.seed, rates=args.rates,
                       random_error=not args.no_random_error,
-                      previous_until=args.previous_traffic)
+                      previous_until=args.previous_traffic, latencies=args.latencies)
     started = time.perf_counter()
     if args.profile:
         import cProfile
@@ -130,7 +144,7 @@ def _sweep(plan: FlaggerPlan, args: argparse.Namespace) -> int:
              f"{a.threshold}, {steps}, maxWeight {a.max_weight}; {args.rps} req/s, "
              f"{args.runs} rollouts per row")
     text = table(rows)
-    notes = [first_check_line(r) for r in rows if r.error_rate is None]
+    notes = [first_check_line(r) for r in rows if r.label == "podinfo --random-error"]
     notes.append(f"time to verdict is spec time from the new revision's first tick; "
                  f"{len(rows) * args.runs} rollouts in {took:.1f} s (seed {args.seed})")
     print(title)

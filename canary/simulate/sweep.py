@@ -18,6 +18,7 @@ class SweepConfig:
     seed: int = 1
     rates: tuple[float, ...] = DEFAULT_RATES
     random_error: bool = True  # add a podinfo --random-error row
+    latencies: tuple[float, ...] = ()  # p99 ms of a healthy new version, one row each
     previous_until: float | None = None
     previous_retain: float = 30.0
 
@@ -40,6 +41,11 @@ def sweep(plan: FlaggerPlan, base: TrafficModel, cfg: SweepConfig) -> list[Summa
                                                   latency_p50_ms=base.canary.latency_p50_ms,
                                                   latency_p99_ms=base.canary.latency_p99_ms))
         rows.append(run_row(plan, model, cfg, "podinfo --random-error", None, len(cfg.rates)))
+    for j, p99 in enumerate(cfg.latencies):
+        p50 = min(base.canary.latency_p50_ms, p99)
+        model = replace(base, canary=VersionModel(latency_p50_ms=p50, latency_p99_ms=p99))
+        rows.append(run_row(plan, model, cfg, f"0% errors, p99 {p99:g}ms", None,
+                            len(cfg.rates) + 1 + j))
     return rows
 
 
