@@ -94,3 +94,23 @@ def test_unsupported_query_is_refused_not_guessed() -> None:
     m.templates["success-rate.test"] = replace(t, query="sum(up)")
     with pytest.raises(SimulationError, match="cannot be simulated"):
         plan_flagger(c, m.templates)
+
+
+def test_flaggers_builtin_latency_check_stops_a_slow_release(tmp_path) -> None:
+    text = SEED.read_text().replace("      interval: 1m\n---", (
+        "      interval: 1m\n    - name: request-duration\n      thresholdRange:\n"
+        "        max: 500\n      interval: 1m\n---"))
+    f = tmp_path / "latency.yaml"
+    f.write_text(text)
+    m = load([f])
+    plan = plan_flagger(m.canaries[0][0], m.templates)
+    assert plan.latency
+    rng = random.Random(5)
+    fast = [run_flagger(plan, TrafficModel(canary=VersionModel(latency_p50_ms=5,
+                                                               latency_p99_ms=20)), rng)
+            for _ in range(30)]
+    slow = [run_flagger(plan, TrafficModel(canary=VersionModel(latency_p50_ms=1500,
+                                                               latency_p99_ms=3000)), rng)
+            for _ in range(30)]
+    assert {o.verdict for o in fast} == {"promoted"}
+    assert {o.verdict for o in slow} == {"rolled back"}
