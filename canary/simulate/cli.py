@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from canary.clock import parse_duration
+from canary.simulate.argo_run import ArgoPlan, plan_argo
 from canary.simulate.flagger_run import FlaggerPlan, plan_flagger
 from canary.simulate.manifests import Manifests, SimulationError, load
 from canary.simulate.sweep import DEFAULT_RATES, SweepConfig, first_check_line, sweep, table
@@ -46,6 +47,13 @@ def _duration(text: str) -> float:
     return v
 
 
+def _duration_or_zero(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="canary simulate", description=__doc__)
     p.add_argument("files", nargs="+", help="YAML files: a Canary and its MetricTemplates")
@@ -72,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
                    help="the target's old pods served traffic until DURATION before the new "
                         "revision (a rollout started soon after initialization); default: "
                         "long before")
+    p.add_argument("--promote-after", type=_duration_or_zero, default=0.0, metavar="DURATION",
+                   help="Argo: how long a person takes to promote an indefinite pause "
+                        "(default 0s)")
     p.add_argument("--html", default="reports/simulate.html",
                    help="where to write the HTML page (default reports/simulate.html)")
     p.add_argument("--replay", metavar="TIMELINE",
@@ -80,10 +91,35 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def pick_rollout(m: Manifests, which: str | None) -> ArgoPlan:
+    def key(o: dict) -> str:
+        md = o.get("metadata") or {}
+        return f"{md.get('namespace') or 'default'}/{md.get('name')}"
+
+    cands = [o for o in m.rollouts if which is None or which in (key(o).split("/")[1], key(o))]
+    if not cands:
+        raise SimulationError(f"--canary {which}: no such Rollout (have: "
+                              f"{', '.join(key(o) for o in m.rollouts)})")
+    if len(cands) > 1:
+        raise SimulationError(f"several Rollouts ({', '.join(key(o) for o in cands)}): "
+                              f"choose one with --canary")
+    if m.analysis_templates or (cands[0].get("spec") or {}).get("strategy", {}).get(
+            "canary", {}).get("analysis"):
+        raise SimulationError(f"Rollout {key(cands[0])}: analysis runs are not simulated "
+                              f"(only steps)")
+    return plan_argo(cands[0])
+
+
+def pick_plan(m: Manifests, which: str | None) -> FlaggerPlan | ArgoPlan:
+    if not m.canaries and m.rollouts:
+        return pick_rollout(m, which)
+    return pick_canary(m, which)
+
+
 def pick_canary(m: Manifests, which: str | None) -> FlaggerPlan:
     if not m.canaries:
-        raise SimulationError("no flagger.app/v1beta1 Canary in the given files"
-                              + (" (Argo Rollouts are not simulated yet)" if m.rollouts else ""))
+        raise SimulationError("no flagger.app/v1beta1 Canary or argoproj.io Rollout in the "
+                              "given files")
     cands = [c for c, _ in m.canaries
              if which is None or which in (c.name, f"{c.namespace}/{c.name}")]
     if which is not None and not cands:
@@ -106,18 +142,32 @@ def main(argv: list[str] | None = None) -> int:
             raise SimulationError(f"--rps must be >= 1, got {args.rps}")
         if not 0 < args.latency_p50 <= args.latency_p99:
             raise SimulationError("--latency-p50 must be > 0 and <= --latency-p99")
-        plan = pick_canary(load(args.files), args.canary)
+        manifests = load(args.files)
         if args.replay:
+            plan = pick_canary(manifests, args.canary)
             from canary.simulate.replay import main_replay
 
             return main_replay(plan, Path(args.replay))
-        return _sweep(plan, args)
+        return _sweep(pick_plan(manifests, args.canary), args)
     except SimulationError as e:
         print(f"canary simulate: error: {e}", file=sys.stderr)
         return 2
 
 
-def _sweep(plan: FlaggerPlan, args: argparse.Namespace) -> int:
+def _title(plan: FlaggerPlan | ArgoPlan, args: argparse.Namespace) -> str:
+    tail = f"{args.rps} req/s, {args.runs} rollouts per row"
+    if isinstance(plan, ArgoPlan):
+        steps = ", ".join(s.describe() for s in plan.new.steps)
+        return (f"Rollout {plan.new.namespace}/{plan.new.name}: {steps} (no analysis; "
+                f"an indefinite pause is promoted after {args.promote_after:g}s); {tail}")
+    c, a = plan.spec, plan.spec.analysis
+    steps = (f"stepWeights {list(a.step_weights)}" if a.step_weights
+             else f"stepWeight {a.step_weight}")
+    return (f"Canary {c.namespace}/{c.name}: interval {a.interval:g}s, threshold "
+            f"{a.threshold}, {steps}, maxWeight {a.max_weight}; {tail}")
+
+
+def _sweep(plan: FlaggerPlan | ArgoPlan, args: argparse.Namespace) -> int:
     base = TrafficModel(rps=args.rps,
                         canary=VersionModel(latency_p50_ms=args.latency_p50,
                                             latency_p99_ms=args.latency_p99),
@@ -125,7 +175,8 @@ def _sweep(plan: FlaggerPlan, args: argparse.Namespace) -> int:
                         scrape_interval=args.scrape_interval)
     cfg = SweepConfig(runs=args.runs, seed=args.seed, rates=args.rates,
                       random_error=not args.no_random_error,
-                      previous_until=args.previous_traffic, latencies=args.latencies)
+                      previous_until=args.previous_traffic, latencies=args.latencies,
+                      promote_after=args.promote_after)
     started = time.perf_counter()
     if args.profile:
         import cProfile
@@ -137,14 +188,10 @@ def _sweep(plan: FlaggerPlan, args: argparse.Namespace) -> int:
     else:
         rows = sweep(plan, base, cfg)
     took = time.perf_counter() - started
-    c, a = plan.spec, plan.spec.analysis
-    steps = (f"stepWeights {list(a.step_weights)}" if a.step_weights
-             else f"stepWeight {a.step_weight}")
-    title = (f"Canary {c.namespace}/{c.name}: interval {a.interval:g}s, threshold "
-             f"{a.threshold}, {steps}, maxWeight {a.max_weight}; {args.rps} req/s, "
-             f"{args.runs} rollouts per row")
+    title = _title(plan, args)
     text = table(rows)
-    notes = [first_check_line(r) for r in rows if r.label == "podinfo --random-error"]
+    notes = [first_check_line(r) for r in rows
+             if r.label == "podinfo --random-error" and r.first_runs]
     notes.append(f"time to verdict is spec time from the new revision's first tick; "
                  f"{len(rows) * args.runs} rollouts in {took:.1f} s (seed {args.seed})")
     print(title)

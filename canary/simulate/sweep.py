@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from canary.simulate.flagger_run import FlaggerPlan, run_flagger
+from canary.simulate.argo_run import ArgoPlan, run_argo
+from canary.simulate.flagger_run import FlaggerPlan, Outcome, run_flagger
 from canary.simulate.stats import Summary, summarize, wilson
 from canary.simulate.traffic import TrafficModel, VersionModel
 
@@ -21,17 +22,26 @@ class SweepConfig:
     latencies: tuple[float, ...] = ()  # p99 ms of a healthy new version, one row each
     previous_until: float | None = None
     previous_retain: float = 30.0
+    promote_after: float = 0.0  # Argo: spec seconds a person takes to promote a pause: {}
 
 
-def run_row(plan: FlaggerPlan, model: TrafficModel, cfg: SweepConfig, label: str,
+Plan = FlaggerPlan | ArgoPlan
+
+
+def run_one(plan: Plan, model: TrafficModel, rng: random.Random, cfg: SweepConfig) -> Outcome:
+    if isinstance(plan, ArgoPlan):
+        return run_argo(plan, model, rng, cfg.promote_after)
+    return run_flagger(plan, model, rng, cfg.previous_until, cfg.previous_retain)
+
+
+def run_row(plan: Plan, model: TrafficModel, cfg: SweepConfig, label: str,
             error_rate: float | None, row: int) -> Summary:
     rng = random.Random(cfg.seed * 1_000_003 + row)
-    outs = [run_flagger(plan, model, rng, cfg.previous_until, cfg.previous_retain)
-            for _ in range(cfg.runs)]
+    outs = [run_one(plan, model, rng, cfg) for _ in range(cfg.runs)]
     return summarize(label, error_rate, outs)
 
 
-def sweep(plan: FlaggerPlan, base: TrafficModel, cfg: SweepConfig) -> list[Summary]:
+def sweep(plan: Plan, base: TrafficModel, cfg: SweepConfig) -> list[Summary]:
     rows = []
     for i, rate in enumerate(cfg.rates):
         model = replace(base, canary=replace(base.canary, error_rate=rate, random_error=False))
