@@ -7,7 +7,8 @@ Run under the shared lock (it starts one sandbox and runs 2 x N rollouts on it):
 
 The sandbox runs are a generated feature (the steps of features/rollback.feature and
 features/flagger_canary.feature, one Scenario Outline row per run); their recorded timelines
-give the time to verdict, the failed-check count and the first check's outcome. The simulator
+give the time to verdict (rounded to whole 10s ticks: the rest is wall-clock jitter), the
+failed-check count and the first check's outcome. The simulator
 gets each run's measured gap between initialization and the new revision (the old pods' series
 still count in the first minute, see docs/simulate.md). Prints quantiles side by side, the
 two-sample Kolmogorov-Smirnov statistic with its asymptotic p-value, and the first-check pass
@@ -33,6 +34,7 @@ from canary.simulate.traffic import TrafficModel, VersionModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "fixtures" / "manifests" / "podinfo-canary.yaml"
+TICK = 10.0  # the seed's analysis interval
 
 FEATURE = """\
 Feature: simulator validation runs
@@ -87,7 +89,9 @@ def sandbox_outcome(path: Path) -> tuple[Outcome, float] | None:
         return None
     first = rec.checks[0] if rec.checks else None
     valued = next((c for c in rec.checks if c.ok or c.value is not None), None)
-    out = Outcome(rec.verdict, tl.spec_seconds(end - start),
+    # the engine ticks every interval (10s); what is left is wall-clock jitter of the run
+    ticks = round(tl.spec_seconds(end - start) / TICK)
+    out = Outcome(rec.verdict, ticks * TICK,
                   failed_checks=sum(not c.ok for c in rec.checks),
                   first_check="" if first is None else "pass" if first.ok else (
                       "fail" if first.value is not None else "no values"),
