@@ -50,3 +50,23 @@ def test_a_looser_bound_turns_the_recorded_failures_into_passes(tmp_path) -> Non
     _, r = _run("rolled-back-threshold3.json", loose)
     assert r.failed_checks == 0
     assert len(r.weights) > len(rec.weights)
+
+
+def test_cli_replay_prints_both_weight_sequences(capsys) -> None:
+    from canary.simulate.cli import main
+
+    assert main(["--replay", str(FIX / "promoted-stepweight10-max50.json"),
+                 str(FIX / "canary-max50-threshold5.yaml"), str(TEMPLATE)]) == 0
+    out = capsys.readouterr().out
+    assert "recorded: weights [10, 20, 30, 40, 50]" in out
+    assert "weights identical to the recording" in out
+
+
+def test_a_timeline_without_a_rollout_is_a_clear_error(tmp_path, capsys) -> None:
+    from canary.simulate.cli import main
+
+    empty = tmp_path / "t.json"
+    Timeline(scenario="nothing").dump(empty)
+    assert main(["--replay", str(empty), str(FIX / "canary-max50-threshold5.yaml"),
+                 str(TEMPLATE)]) == 2
+    assert "New revision detected" in capsys.readouterr().err
