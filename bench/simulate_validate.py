@@ -18,6 +18,7 @@ share with 95 % intervals. Not a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import subprocess
@@ -36,6 +37,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "fixtures" / "manifests" / "podinfo-canary.yaml"
 TICK = 10.0  # the seed's analysis interval
 
+# A step only this bench needs: the scrape times of the canary's series, to give the model the
+# same scrape phase (relative to the engine's ticks) as the sandbox run had.
+CONFTEST = """\
+import json, time
+from pathlib import Path
+import requests
+from pytest_bdd import then
+from canary.harness.report import slug
+
+@then("the bench records the scrape times")
+def record_scrapes(canary_scenario, request):
+    url = canary_scenario.env.prometheus_url()
+    q = 'response_total{namespace="test",deployment="podinfo",direction="inbound"}[30s]'
+    res = requests.get(url + "/api/v1/query", params={"query": q, "time": time.time()},
+                       timeout=10).json()["data"]["result"]
+    times = sorted({float(t) for r in res for t, _ in r["values"]})
+    out = Path(request.config.getoption("report_dir")) / "scrapes"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / (slug(request.node.nodeid) + ".json")).write_text(json.dumps(times))
+"""
+
 FEATURE = """\
 Feature: simulator validation runs
   Background:
@@ -51,6 +73,7 @@ Feature: simulator validation runs
     When I start a new revision of deployment "podinfo" in namespace "test" with image \
 "quay.io/stefanprodan/podinfo:1.7.1" and podinfo's "--random-error" flag
     Then the canary "podinfo" in namespace "test" reaches phase "Failed"
+    And the bench records the scrape times
 
     Examples:
 {rows}
@@ -59,6 +82,7 @@ Feature: simulator validation runs
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/\
 podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Succeeded"
+    And the bench records the scrape times
 
     Examples:
 {rows}
@@ -70,13 +94,26 @@ def run_sandbox(n: int, report_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="simulate-validate-") as d:
         f = Path(d) / "validate.feature"
         f.write_text(FEATURE.replace("{rows}", rows.rstrip("\n")))
+        (Path(d) / "conftest.py").write_text(CONFTEST)
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(f),
-               "--report-dir", str(report_dir), "--rootdir", str(ROOT)]
+               "--report-dir", str(report_dir), "--rootdir", d]
         print("running", " ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=False)
 
 
-def sandbox_outcome(path: Path) -> tuple[Outcome, float] | None:
+def scrape_phase(path: Path, tl: Timeline, start: float) -> float | None:
+    """Median spec seconds from an engine tick to the next scrape, from the recorded scrapes."""
+    f = path.parent.parent / "scrapes" / path.name
+    if not f.is_file():
+        return None
+    times = json.loads(f.read_text())
+    if not times:
+        return None
+    phases = sorted(tl.spec_seconds(t - start) % TICK for t in times)
+    return phases[len(phases) // 2]
+
+
+def sandbox_outcome(path: Path) -> tuple[Outcome, float, float | None] | None:
     tl = Timeline.load(path)
     rec = read(tl, "test", "podinfo")
     evs = [e for e in tl.of("event", namespace="test") if e.get("object") == "Canary/podinfo"]
@@ -96,7 +133,7 @@ def sandbox_outcome(path: Path) -> tuple[Outcome, float] | None:
                   first_check="" if first is None else "pass" if first.ok else (
                       "fail" if first.value is not None else "no values"),
                   first_value_check="" if valued is None else "pass" if valued.ok else "fail")
-    return out, tl.spec_seconds(start - init[-1])
+    return out, tl.spec_seconds(start - init[-1]), scrape_phase(path, tl, start)
 
 
 def ks(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -111,17 +148,31 @@ def ks(a: list[float], b: list[float]) -> tuple[float, float]:
     return d, max(0.0, min(1.0, p))
 
 
-def compare(label: str, sandbox: list[tuple[Outcome, float]], model: VersionModel,
-            sims: int, seed: int) -> None:
+Run = tuple[Outcome, float, float | None]  # outcome, init-to-revision gap, scrape phase
+
+
+def compare(label: str, sandbox: list[Run], model: VersionModel, sims: int, seed: int,
+            phase: float | None) -> None:
+    """Each simulated rollout copies the conditions of a randomly chosen sandbox run."""
     m = load([SEED])
     plan = plan_flagger(m.canaries[0][0], m.templates)
     rng = random.Random(seed)
-    gaps = [g for _, g in sandbox]
-    sim = [run_flagger(plan, TrafficModel(canary=model), rng, rng.choice(gaps))
-           for _ in range(sims)]
-    box = [o for o, _ in sandbox]
+    gaps = [g for _, g, _ in sandbox]
+    measured = [p for _, _, p in sandbox if p is not None]
+    sim = []
+    for _ in range(sims):
+        _, gap, ph = rng.choice(sandbox)
+        ph = phase if phase is not None else ph
+        sim.append(run_flagger(plan, TrafficModel(canary=model, scrape_phase=ph), rng, gap))
+    box = [o for o, _, _ in sandbox]
+    if phase is None and measured:
+        print(f"\nmeasured scrape phases (s after the tick): "
+              f"{', '.join(f'{p:.1f}' for p in sorted(measured))}")
+    how = (f"{phase:g}s after the tick" if phase is not None else
+           "as measured per run" if measured else "random")
     print(f"\n== {label}: {len(box)} sandbox runs, {sims} simulated "
-          f"(initialization-to-revision gaps {min(gaps):.0f}-{max(gaps):.0f}s)")
+          f"(initialization-to-revision gaps {min(gaps):.0f}-{max(gaps):.0f}s, scrape phase "
+          f"{how})")
     for what, get in (("time to verdict (s)", lambda o: o.seconds),
                       ("failed checks", lambda o: float(o.failed_checks))):
         a, b = [get(o) for o in box], [get(o) for o in sim]
@@ -151,11 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true",
                    help="only analyse the timelines already in --report-dir")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scrape-phase", type=float, default=None,
+                   help="scrapes this many spec seconds after each engine tick (default: as "
+                        "measured in each sandbox run, else random as on a cluster)")
     args = p.parse_args(argv)
     report = Path(args.report_dir or tempfile.mkdtemp(prefix="simulate-validate-reports-"))
     if not args.no_sandbox:
         run_sandbox(args.runs, report)
-    runs: dict[str, list[tuple[Outcome, float]]] = {"random-error": [], "healthy": []}
+    runs: dict[str, list[Run]] = {"random-error": [], "healthy": []}
     for f in sorted((report / "timelines").glob("*.json")):
         kind = "random-error" if "randomerror" in f.name else "healthy"
         got = sandbox_outcome(f)
@@ -165,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no finished sandbox rollouts in {report}/timelines", file=sys.stderr)
         return 1
     if runs["healthy"]:
-        compare("healthy release", runs["healthy"], VersionModel(), args.sims, args.seed)
+        compare("healthy release", runs["healthy"], VersionModel(), args.sims, args.seed,
+                args.scrape_phase)
     if runs["random-error"]:
         compare("podinfo --random-error", runs["random-error"],
-                VersionModel(random_error=True), args.sims, args.seed + 1)
+                VersionModel(random_error=True), args.sims, args.seed + 1, args.scrape_phase)
     print(f"\nsandbox timelines: {report}/timelines")
     return 0
 

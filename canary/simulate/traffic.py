@@ -43,6 +43,7 @@ class TrafficModel:
     canary: VersionModel = field(default_factory=VersionModel)
     primary: VersionModel = field(default_factory=VersionModel)
     scrape_interval: float = 10.0  # linkerd-viz Prometheus scrapes every 10s
+    scrape_phase: float | None = None  # scrapes this long after each tick; None: random
 
 
 @lru_cache(maxsize=4096)
