@@ -11,4 +11,5 @@ MODULES = (
     "canary.steps.rollouts",
     "canary.steps.cleanup",
     "canary.steps.latency",
+    "canary.steps.policy",
 )
