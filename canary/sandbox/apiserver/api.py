@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import random
 import threading
 import uuid
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Any
 
 from . import errors, events, patching
+from . import schema as openapi_schema
 from .defaults import apply_defaults
 from .resources import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType
 from .services import ServiceAddresses
@@ -22,6 +26,7 @@ from .store import Event, Store
 from .validation import validate
 
 Obj = dict[str, Any]
+log = logging.getLogger("apiserver.api")
 
 CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND = "foregroundDeletion"
@@ -33,6 +38,15 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _RETURNS_OBJECT_ON_DELETE = {"/pods", "/services", "/serviceaccounts", NAMESPACE_KEY}
 _UNDELETABLE_NAMESPACES = {"default", "kube-system", "kube-public"}
 _GENERATION_KEYS = {"apps/deployments", "apps/replicasets", CRD_KEY}
+
+
+@dataclass
+class WriteOptions:
+    """Per-request write options: ``fieldValidation`` and the warnings the answer carries."""
+
+    field_validation: str = ""  # Ignore | Warn | Strict ("" = Warn, the server's default)
+    warnings: list[str] = dc_field(default_factory=list)
+    status_write: bool = False
 
 
 def tracks_generation(rt: ResourceType) -> bool:
@@ -194,7 +208,8 @@ class Api:
                 {"reason": "NamespaceTerminating", "message": msg,
                  "field": "metadata.namespace"}]})
 
-    def create(self, rt: ResourceType, ns: str, body: Any, dry_run: bool = False) -> Obj:
+    def create(self, rt: ResourceType, ns: str, body: Any, dry_run: bool = False,
+               opts: WriteOptions | None = None) -> Obj:
         body = self._check_body(rt, body, ns)
         md = body["metadata"]
         if not md.get("name") and md.get("generateName"):
@@ -205,6 +220,7 @@ class Api:
         if rt.status_sub:
             body.pop("status", None)
         apply_defaults(rt.kind, rt.group, body)
+        self._shape_custom(rt, body, opts, creating=True)
         validate(rt, body)
         with self.store.lock:
             if rt.namespaced:
@@ -222,6 +238,34 @@ class Api:
             if rt.key == NAMESPACE_KEY:
                 self._default_service_account(md["name"])
         return rt.served(obj)
+
+    def _shape_custom(self, rt: ResourceType, obj: Obj, opts: WriteOptions | None,
+                      creating: bool = False) -> None:
+        """Prune undeclared fields and apply schema defaults, as for any custom resource.
+
+        Unknown fields are refused with ``fieldValidation=Strict`` (kubectl's default), warned
+        about otherwise (k8s.io/apiserver handlers/rest.go transformDecodeError wording).
+        """
+        if not rt.custom or rt.schema is None:
+            return
+        dropped = openapi_schema.prune(rt.schema, obj)
+        if rt.status_sub and not creating:
+            # the status a spec write carries over is the stored one, not the client's
+            dropped = [p for p in dropped if not p.startswith("status")] if \
+                (opts is None or not opts.status_write) else dropped
+        mode = (opts.field_validation if opts else "") or "Warn"
+        if dropped and mode == "Strict":
+            what = ", ".join(f'unknown field "{p}"' for p in dropped)
+            if creating:
+                raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be '
+                                         f'handled as a {rt.kind}: strict decoding error: {what}')
+            raise errors.bad_request(f"strict decoding error: {what}")
+        if dropped:
+            log.info("%s %s: pruned unknown fields %s", rt.kind,
+                     (obj.get("metadata") or {}).get("name", ""), ", ".join(dropped))
+        if dropped and mode == "Warn" and opts is not None:
+            opts.warnings.extend(f'unknown field "{p}"' for p in dropped)
+        openapi_schema.default(rt.schema, obj)
 
     def _default_service_account(self, ns: str) -> None:
         """Every namespace gets ServiceAccount ``default`` (the token controller's job)."""
@@ -268,7 +312,7 @@ class Api:
     # -- update ---------------------------------------------------------------------------
 
     def update(self, rt: ResourceType, ns: str, name: str, body: Any, sub: str = "",
-               dry_run: bool = False) -> Obj:
+               dry_run: bool = False, opts: WriteOptions | None = None) -> Obj:
         ns = ns if rt.namespaced else ""
         if sub == "scale":
             return self._update_scale(rt, ns, name, body, dry_run)
@@ -285,10 +329,11 @@ class Api:
             want_rv = md.get("resourceVersion")
             if want_rv and want_rv != cur["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
-            new = self._prepare_update(rt, cur, body, sub)
+            new = self._prepare_update(rt, cur, body, sub, opts)
             return rt.served(self.write_update(rt, cur, new, dry_run))
 
-    def _prepare_update(self, rt: ResourceType, cur: Obj, body: Obj, sub: str) -> Obj:
+    def _prepare_update(self, rt: ResourceType, cur: Obj, body: Obj, sub: str,
+                        opts: WriteOptions | None = None) -> Obj:
         cmd = cur["metadata"]
         if sub == "status":
             new = copy.deepcopy(cur)
@@ -296,6 +341,9 @@ class Api:
                 new["status"] = body["status"]
             else:
                 new.pop("status", None)
+            if rt.custom:
+                self._shape_custom(rt, new, opts)
+                validate(rt, new)
             return new
         if sub == "finalize":
             new = copy.deepcopy(cur)
@@ -323,6 +371,7 @@ class Api:
         apply_defaults(rt.kind, rt.group, new)
         if rt.key == "/services":
             self.services.keep(cur, new)
+        self._shape_custom(rt, new, opts)
         validate(rt, new)
         if rt.key == CRD_KEY:
             new["status"] = {**self._crd_status(new),
@@ -364,7 +413,7 @@ class Api:
     # -- patch ----------------------------------------------------------------------------
 
     def patch(self, rt: ResourceType, ns: str, name: str, raw: bytes, ctype: str,
-              sub: str = "", dry_run: bool = False) -> Obj:
+              sub: str = "", dry_run: bool = False, opts: WriteOptions | None = None) -> Obj:
         ns = ns if rt.namespaced else ""
         with self.store.lock:
             cur = self.store.get(rt.key, ns, name)
@@ -373,7 +422,7 @@ class Api:
                     body = patching.decode(raw, ctype)
                     if isinstance(body, dict):
                         body.setdefault("metadata", {})["name"] = name
-                    return self.create(rt, ns, body, dry_run)
+                    return self.create(rt, ns, body, dry_run, opts)
                 raise errors.not_found(rt.plural, rt.group, name)
             base = self._scale_of(rt, rt.served(cur)) if sub == "scale" else rt.served(cur)
             kind = "Scale" if sub == "scale" else rt.kind
@@ -381,7 +430,7 @@ class Api:
                                            rt.custom and sub != "scale")
             if sub == "scale":
                 return self._update_scale(rt, ns, name, patched, dry_run)
-            return self.update(rt, ns, name, patched, sub, dry_run)
+            return self.update(rt, ns, name, patched, sub, dry_run, opts)
 
     # -- delete ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from . import errors, events, openapi, portforward, protobuf, selectors, tables, tls
-from .api import Api, dumps
+from .api import Api, WriteOptions, dumps
 from .resources import SERVER_VERSION, ResourceType
 from .store import Event
 from .watch import Watcher
@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
+        for text in getattr(self, "_warnings", ()):
+            # RFC 7234 warn-code 299, as kube-apiserver sends them (kubectl prints them)
+            quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         # headers and body in one write: one segment for small answers
         self._headers_buffer.append(b"\r\n" + (data if self.command != "HEAD" else b""))
         self.flush_headers()
@@ -146,6 +150,7 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._streaming = False
+        self._warnings: list[str] = []
         try:
             raw = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
             if not self._authorized(path):
@@ -242,6 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.path_not_found(self.path)
         dry_run = "dryRun" in query
         ns_arg = ns or ""
+        opts = self._write_options(query, sub)
         if method == "GET":
             if name is None:
                 if watch:
@@ -260,19 +266,19 @@ class Handler(BaseHTTPRequestHandler):
                 raise errors.method_not_allowed(method)
             if rt.namespaced and ns is None:
                 raise errors.path_not_found(self.path)
-            obj = api.create(rt, ns_arg, self._json_body(raw), dry_run)
+            obj = api.create(rt, ns_arg, self._json_body(raw), dry_run, opts)
             self._send_obj(rt, obj, 201)
             return
         if name is None and method in ("PUT", "PATCH"):
             raise errors.method_not_allowed(method)
         if method == "PUT":
             body = self._json_body(raw)
-            obj = api.update(rt, ns_arg, name, body, sub, dry_run)
+            obj = api.update(rt, ns_arg, name, body, sub, dry_run, opts)
             self._send(200, obj) if sub == "scale" else self._send_obj(rt, obj)
             return
         if method == "PATCH":
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            obj = api.patch(rt, ns_arg, name, raw, ctype, sub, dry_run)
+            obj = api.patch(rt, ns_arg, name, raw, ctype, sub, dry_run, opts)
             self._send(200, obj) if sub == "scale" else self._send_obj(rt, obj)
             return
         if method == "DELETE":
@@ -287,6 +293,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, result)
             return
         raise errors.method_not_allowed(method)
+
+    def _write_options(self, query: dict[str, str], sub: str) -> WriteOptions:
+        mode = query.get("fieldValidation") or ""
+        if mode not in ("", "Ignore", "Warn", "Strict"):
+            # k8s.io/apiserver pkg/endpoints/handlers/rest.go fieldValidation
+            raise errors.bad_request(f"fieldValidation parameter unsupported: {mode}")
+        opts = WriteOptions(mode, status_write=sub == "status")
+        self._warnings = opts.warnings
+        return opts
 
     def _port_forward(self, rt: ResourceType, ns: str, name: str) -> None:
         """Upgrade to SPDY/3.1 and pipe kubectl's streams to the pod's address."""
