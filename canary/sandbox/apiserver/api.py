@@ -17,7 +17,7 @@ from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors, events, patching
+from . import errors, events, namespaces, patching
 from . import schema as openapi_schema
 from .defaults import apply_defaults
 from .resources import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType
@@ -102,6 +102,7 @@ class Api:
         self.store = store
         self.services = services
         self.gc_wakeup = threading.Event()
+        self.root_ca = ""  # PEM of the serving CA, published as kube-root-ca.crt
         store.add_listener(self._on_event)
         for crd in store.list(CRD_KEY):
             registry.register_crd(crd)
@@ -236,7 +237,7 @@ class Api:
                 return rt.served(body)
             obj = self.store.commit(rt.key, "ADDED", body)
             if rt.key == NAMESPACE_KEY:
-                self._default_service_account(md["name"])
+                self.fill_namespace(md["name"])
         return rt.served(obj)
 
     def _shape_custom(self, rt: ResourceType, obj: Obj, opts: WriteOptions | None,
@@ -267,13 +268,22 @@ class Api:
             opts.warnings.extend(f'unknown field "{p}"' for p in dropped)
         openapi_schema.default(rt.schema, obj)
 
-    def _default_service_account(self, ns: str) -> None:
-        """Every namespace gets ServiceAccount ``default`` (the token controller's job)."""
+    def fill_namespace(self, ns: str) -> None:
+        """ServiceAccount ``default`` and ConfigMap ``kube-root-ca.crt`` (controllers' job,
+        done at once so ``kubectl create ns x && kubectl get cm -n x`` lists it). Lock held."""
         if self.store.get("/serviceaccounts", ns, "default") is None:
-            self.store.commit("/serviceaccounts", "ADDED", {
-                "apiVersion": "v1", "kind": "ServiceAccount",
-                "metadata": {"name": "default", "namespace": ns, "uid": str(uuid.uuid4()),
-                             "creationTimestamp": now()}})
+            self.store.commit("/serviceaccounts", "ADDED", namespaces.default_service_account(ns))
+        if not self.root_ca:
+            return
+        cm = self.store.get("/configmaps", ns, namespaces.ROOT_CA_NAME)
+        if cm is None:
+            self.store.commit("/configmaps", "ADDED",
+                              namespaces.root_ca_config_map(ns, self.root_ca))
+        elif (cm.get("data") or {}).get("ca.crt") != self.root_ca \
+                and not cm["metadata"].get("deletionTimestamp"):
+            new = copy.deepcopy(cm)
+            new["data"] = {"ca.crt": self.root_ca}
+            self.store.commit("/configmaps", "MODIFIED", new)
 
     def _on_create(self, rt: ResourceType, obj: Obj) -> None:
         if rt.key == "/pods":

@@ -160,6 +160,13 @@ class Store:
             self._subs[key].add(sub)
             return backlog, self.rv
 
+    def start_window(self) -> None:
+        """Begin the watch window at the current version, as kube-apiserver's watch cache
+        does when it starts: a watch from any older resourceVersion is 410 Expired."""
+        with self.lock:
+            self.history.clear()
+            self.history_floor = self.rv
+
     def unsubscribe(self, key: str, sub: Subscriber) -> None:
         with self.lock:
             self._subs[key].discard(sub)
