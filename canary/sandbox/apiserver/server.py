@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, events, openapi, portforward, protobuf, selectors, tables, tls
+from . import errors, events, openapi, paging, portforward, protobuf, selectors, tables, tls
 from .api import Api, WriteOptions, dumps
 from .resources import SERVER_VERSION, ResourceType
 from .store import Event
@@ -192,6 +192,12 @@ class Handler(BaseHTTPRequestHandler):
             doc = reg.group(parts[1])
         elif len(parts) == 3 and parts[0] == "apis":
             doc = reg.resource_list(parts[1], parts[2])
+        elif path == "/openapi/v2":
+            accept = self.headers.get("Accept") or ""
+            if "protobuf" in accept:
+                self._send(200, openapi.V2_PROTOBUF, openapi.V2_PROTOBUF_TYPE)
+                return
+            doc = openapi.v2_document()
         elif path == "/openapi/v3":
             doc = openapi.root(reg)
         elif path.startswith("/openapi/v3/api/") or path.startswith("/openapi/v3/apis/"):
@@ -408,25 +414,36 @@ class Handler(BaseHTTPRequestHandler):
 
     def _list(self, rt: ResourceType, ns: str | None, query: dict[str, str]) -> None:
         label_sel, field_sel = self._selectors(rt, query)
-        if query.get("resourceVersionMatch") == "Exact" or query.get("continue"):
+        store = self.server.api.store
+        token = query.get("continue") or ""
+        want = query.get("resourceVersion") or ""
+        if token and want:
+            raise errors.bad_request("specifying resource version is not allowed when using "
+                                     "continue")
+        if query.get("resourceVersionMatch") == "Exact":
             # only the current state is kept: an older exact version is gone, as etcd
             # compaction makes it in Kubernetes
-            want = query.get("resourceVersion") or ""
-            store = self.server.api.store
-            if query.get("continue") or (want.isdigit() and int(want) < store.rv):
-                raise errors.ApiException(410, "Expired", f"too old resource version: {want or 0} "
+            if want.isdigit() and int(want) < store.rv:
+                raise errors.ApiException(410, "Expired", f"too old resource version: {want} "
                                           f"({store.rv})")
         items, rv = self.server.api.list(rt, ns, label_sel, field_sel)
+        items, rv, next_token, remaining = paging.page(
+            items, rv, paging.parse_limit(query.get("limit")), token, store.history_floor)
+        meta: Obj = {"resourceVersion": str(rv)}
+        if next_token:
+            meta["continue"] = next_token
+            meta["remainingItemCount"] = remaining
         if self._wants_table():
-            self._send(200, self._table(rt, items, str(rv)))
+            table = self._table(rt, items, str(rv))
+            table["metadata"] = {**table.get("metadata", {}), **meta}
+            self._send(200, table)
             return
         if self._wants_partial():
             self._send(200, {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": {"resourceVersion": str(rv)},
-                             "items": [self._partial(o) for o in items]})
+                             "metadata": meta, "items": [self._partial(o) for o in items]})
             return
         self._send(200, {"kind": rt.list_kind, "apiVersion": rt.api_version,
-                         "metadata": {"resourceVersion": str(rv)}, "items": items})
+                         "metadata": meta, "items": items})
 
     # -- pod logs ---------------------------------------------------------------------------
 
