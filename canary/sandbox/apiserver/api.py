@@ -17,7 +17,7 @@ from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors, events, namespaces, patching
+from . import errors, events, namespaces, patching, ssa
 from . import schema as openapi_schema
 from .defaults import apply_defaults
 from .resources import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType
@@ -47,6 +47,13 @@ class WriteOptions:
     field_validation: str = ""  # Ignore | Warn | Strict ("" = Warn, the server's default)
     warnings: list[str] = dc_field(default_factory=list)
     status_write: bool = False
+    field_manager: str = ""
+    force: bool = False  # server-side apply takes conflicting fields over
+    applying: bool = False  # set by patch() for application/apply-patch+yaml
+
+
+def md_fields(obj: Obj) -> list[Obj]:
+    return copy.deepcopy((obj.get("metadata") or {}).get("managedFields") or [])
 
 
 def tracks_generation(rt: ResourceType) -> bool:
@@ -64,10 +71,12 @@ def _content(obj: Obj) -> Obj:
 
 
 def _same(a: Obj, b: Obj) -> bool:
-    """Equal apart from resourceVersion and managedFields (a no-op write)."""
+    """Equal apart from resourceVersion and managedFields times (a no-op write)."""
     def norm(o: Obj) -> Obj:
-        md = {k: v for k, v in (o.get("metadata") or {}).items()
-              if k not in ("resourceVersion", "managedFields")}
+        md = {k: v for k, v in (o.get("metadata") or {}).items() if k != "resourceVersion"}
+        if "managedFields" in md:
+            md["managedFields"] = [{k: v for k, v in m.items() if k != "time"}
+                                   for m in md["managedFields"]]
         return {**o, "metadata": md}
     return norm(a) == norm(b)
 
@@ -216,8 +225,10 @@ class Api:
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choices(_NAME_CHARS, k=5))
         for k in ("resourceVersion", "uid", "deletionTimestamp", "deletionGracePeriodSeconds",
-                  "managedFields", "selfLink"):
+                  "selfLink"):
             md.pop(k, None)
+        if not (opts and opts.applying):
+            md.pop("managedFields", None)
         if rt.status_sub:
             body.pop("status", None)
         apply_defaults(rt.kind, rt.group, body)
@@ -351,6 +362,8 @@ class Api:
                 new["status"] = body["status"]
             else:
                 new.pop("status", None)
+            if opts and opts.applying:
+                new["metadata"]["managedFields"] = md_fields(body)
             if rt.custom:
                 self._shape_custom(rt, new, opts)
                 validate(rt, new)
@@ -368,7 +381,10 @@ class Api:
                 md[k] = cmd[k]
             else:
                 md.pop(k, None)
-        md.pop("managedFields", None)
+        if not (opts and opts.applying):
+            md.pop("managedFields", None)
+            if cmd.get("managedFields"):
+                md["managedFields"] = copy.deepcopy(cmd["managedFields"])
         if rt.status_sub:
             if "status" in cur:
                 new["status"] = copy.deepcopy(cur["status"])
@@ -425,14 +441,11 @@ class Api:
     def patch(self, rt: ResourceType, ns: str, name: str, raw: bytes, ctype: str,
               sub: str = "", dry_run: bool = False, opts: WriteOptions | None = None) -> Obj:
         ns = ns if rt.namespaced else ""
+        if ctype == patching.APPLY and sub in ("", "status"):
+            return self._apply(rt, ns, name, raw, sub, dry_run, opts or WriteOptions())
         with self.store.lock:
             cur = self.store.get(rt.key, ns, name)
             if cur is None:
-                if ctype == patching.APPLY and not sub:
-                    body = patching.decode(raw, ctype)
-                    if isinstance(body, dict):
-                        body.setdefault("metadata", {})["name"] = name
-                    return self.create(rt, ns, body, dry_run, opts)
                 raise errors.not_found(rt.plural, rt.group, name)
             base = self._scale_of(rt, rt.served(cur)) if sub == "scale" else rt.served(cur)
             kind = "Scale" if sub == "scale" else rt.kind
@@ -441,6 +454,32 @@ class Api:
             if sub == "scale":
                 return self._update_scale(rt, ns, name, patched, dry_run)
             return self.update(rt, ns, name, patched, sub, dry_run, opts)
+
+    def _apply(self, rt: ResourceType, ns: str, name: str, raw: bytes, sub: str,
+               dry_run: bool, opts: WriteOptions) -> Obj:
+        """Server-side apply (see ssa): create, or merge the applier's fields with ownership."""
+        body = patching.decode(raw, patching.APPLY)
+        if not isinstance(body, dict):
+            raise errors.bad_request("apply patch must be a YAML or JSON object")
+        body.setdefault("metadata", {})
+        if not isinstance(body["metadata"], dict):
+            raise errors.bad_request("metadata must be an object")
+        body["metadata"]["name"] = name
+        opts.applying = True
+        with self.store.lock:
+            cur = self.store.get(rt.key, ns, name)
+            if cur is None:
+                if sub:
+                    raise errors.not_found(rt.plural, rt.group, name)
+                if not opts.field_manager:
+                    ssa.apply({}, body, "", False, rt.api_version)  # the missing-manager 400
+                body["metadata"]["managedFields"] = [ssa.entry(
+                    opts.field_manager, rt.api_version, ssa.leaf_paths(body))]
+                return self.create(rt, ns, body, dry_run, opts)
+            new = ssa.apply(rt.served(cur), body, opts.field_manager, opts.force,
+                            rt.api_version, status=sub == "status")
+            new["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+            return self.update(rt, ns, name, new, sub, dry_run, opts)
 
     # -- delete ---------------------------------------------------------------------------
 

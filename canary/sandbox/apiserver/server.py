@@ -305,7 +305,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode not in ("", "Ignore", "Warn", "Strict"):
             # k8s.io/apiserver pkg/endpoints/handlers/rest.go fieldValidation
             raise errors.bad_request(f"fieldValidation parameter unsupported: {mode}")
-        opts = WriteOptions(mode, status_write=sub == "status")
+        opts = WriteOptions(mode, status_write=sub == "status",
+                            field_manager=query.get("fieldManager") or "",
+                            force=query.get("force") in ("true", "1"))
         self._warnings = opts.warnings
         return opts
 
