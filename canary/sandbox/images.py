@@ -306,6 +306,23 @@ def _interpret(argv: list[str], shims: Path) -> list[str]:
     return argv
 
 
+def declared_port_env(app: str | None, container: dict[str, Any]) -> dict[str, str]:
+    """Where a bundled nginx listens: the container's first TCP ``containerPort``.
+
+    Real nginx listens where its config says: 80 for the image's default config, 8080 for the
+    demo's ConfigMap. The sandbox does not mount ConfigMap volumes, so the declared port stands
+    in for the mounted config (the two agree in any manifest that works on a cluster). Other
+    bundled apps keep their own defaults and flags (podinfo 9898, the loadtester ``-port``).
+    """
+    if app != "frontend":
+        return {}
+    for p in container.get("ports") or []:
+        if isinstance(p, dict) and isinstance(p.get("containerPort"), int) \
+                and (p.get("protocol") or "TCP") == "TCP":
+            return {"FRONTEND_LISTEN": str(p["containerPort"])}
+    return {}
+
+
 def resolve_image(
     image: str,
     command: list[str] | None = None,

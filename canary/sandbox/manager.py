@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -233,6 +234,30 @@ class Sandbox:
         return out
 
 
+# What a run leaves behind that a later `up` would bring back (harness files such as the
+# engine's binaries under bin/ stay).
+_STATE = ("store", "node", "prometheus", "dns.json", "pids.json")
+
+
+def reset(layout: SandboxLayout) -> list[str]:
+    """Remove the kept state of a stopped sandbox; returns what was removed."""
+    running = Sandbox(layout).running()
+    if running:
+        raise SandboxError(f"the sandbox in {layout.root} is running ({', '.join(running)}); "
+                           f"run `canary sandbox down` first")
+    removed = []
+    for name in _STATE:
+        path = layout.root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
 def _terminate_group(pid: int, timeout: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -363,8 +388,13 @@ def main(argv: list[str]) -> int:
     up.add_argument("--time-scale", type=float, default=1.0,
                     help="wall seconds per spec second (0.05 runs a 10s interval in 0.5s)")
     up.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
-    down = sub.add_parser("down", help="stop everything the sandbox started")
+    up.add_argument("--fresh", action="store_true",
+                    help="start empty: forget the objects a previous run kept (as reset)")
+    down = sub.add_parser("down", help="stop everything the sandbox started (state is kept)")
     down.add_argument("--dir", default=None)
+    rs = sub.add_parser("reset", help="forget the kept state (objects, pod IPs, metrics) so the "
+                                      "next up starts empty")
+    rs.add_argument("--dir", default=None)
     st = sub.add_parser("status", help="say what runs")
     st.add_argument("--dir", default=None)
     pf = sub.add_parser("port-forward", help="forward a local port to a service or pod")
@@ -375,6 +405,12 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     sb = Sandbox(SandboxLayout.at(args.dir))
     try:
+        if args.cmd == "reset" or (args.cmd == "up" and args.fresh):
+            removed = reset(sb.layout)
+            if args.cmd == "reset":
+                print(f"reset {sb.layout.root}: removed {', '.join(removed)}" if removed
+                      else f"nothing to reset in {sb.layout.root}")
+                return 0
         if args.cmd == "up":
             Sandbox.start(args.dir, args.time_scale, args.port, progress=True)
             print(f"sandbox is up in {sb.layout.root}\n"
@@ -386,6 +422,10 @@ def main(argv: list[str]) -> int:
         if args.cmd == "down":
             stopped = sb.stop()
             print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+            if sb.layout.store.exists():
+                print(f"state kept in {sb.layout.store}: the next `canary sandbox up` brings "
+                      f"back every object; `canary sandbox reset` (or `up --fresh`) starts "
+                      f"empty")
             return 0
         if args.cmd == "status":
             states = sb.status()

@@ -194,10 +194,11 @@ def test_label_and_field_selectors_on_list_and_watch(api: k8s.ApiClient, ns: str
         return [i.metadata.name for i in core.list_namespaced_config_map(ns, **kw).items]
 
     assert names(label_selector="tier=web") == ["a", "c"]
-    assert names(label_selector="tier!=web") == ["b", "d"]
+    # the namespace's kube-root-ca.crt has no labels, so it matches != and ! as on a cluster
+    assert names(label_selector="tier!=web") == ["b", "d", "kube-root-ca.crt"]
     assert names(label_selector="tier in (db,web),env notin (dev)") == ["a", "b"]
     assert names(label_selector="env") == ["a", "c"]
-    assert names(label_selector="!env") == ["b", "d"]
+    assert names(label_selector="!env") == ["b", "d", "kube-root-ca.crt"]
     assert names(field_selector="metadata.name=b") == ["b"]
     assert names(field_selector="metadata.name!=b", label_selector="tier") == ["a", "c"]
     with pytest.raises(ApiException) as e:
@@ -385,7 +386,8 @@ def test_deletecollection_with_a_label_selector(api: k8s.ApiClient, ns: str) -> 
         core.create_namespaced_config_map(ns, {"metadata": {"name": name,
                                                             "labels": {"app": app}}})
     core.delete_collection_namespaced_config_map(ns, label_selector="app=x")
-    assert [c.metadata.name for c in core.list_namespaced_config_map(ns).items] == ["c"]
+    assert [c.metadata.name for c in core.list_namespaced_config_map(ns).items] == [
+        "c", "kube-root-ca.crt"]
 
 
 def test_sixty_concurrent_watchers_all_see_a_change(apiserver: ApiServer, ns: str) -> None:
@@ -423,5 +425,5 @@ def test_metadata_only_representation(apiserver: ApiServer, ns: str) -> None:
                      headers={**apiserver.headers, "Accept": accept})
     doc = r.json()
     assert doc["kind"] == "PartialObjectMetadataList"
-    assert [i["metadata"]["name"] for i in doc["items"]] == ["m"]
+    assert [i["metadata"]["name"] for i in doc["items"]] == ["kube-root-ca.crt", "m"]
     assert "data" not in doc["items"][0]

@@ -235,7 +235,8 @@ def test_server_side_dry_run_changes_nothing(apiserver: ApiServer) -> None:
     apiserver.kubectl("-n", ns, "create", "configmap", "d", "--dry-run=server")
     apiserver.kubectl("-n", ns, "label", "configmap", "c", "x=y", "--dry-run=server")
     cms = json.loads(apiserver.kubectl("-n", ns, "get", "cm", "-o", "json").stdout)["items"]
-    assert [(c["metadata"]["name"], c["metadata"].get("labels")) for c in cms] == [("c", None)]
+    assert [(c["metadata"]["name"], c["metadata"].get("labels")) for c in cms] == [
+        ("c", None), ("kube-root-ca.crt", None)]
 
 
 def test_kubectl_exec_explains_pods_are_local_processes(apiserver: ApiServer) -> None:

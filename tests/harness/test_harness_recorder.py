@@ -56,7 +56,9 @@ def test_every_weight_change_phase_and_event_is_recorded(api: KubeClient):
                              "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
                                                     "name": "podinfo"},
                                       "service": {"port": 9898},
-                                      "analysis": {"stepWeight": 10}}})
+                                      # Flagger's CRD requires interval and threshold
+                                      "analysis": {"interval": "10s", "threshold": 5,
+                                                   "stepWeight": 10}}})
         weights = [10, 20, 30, 40, 50, 0]
         for w in weights:  # back to back, no pause: a poller would miss most of these
             route["spec"] = _route(w)["spec"]

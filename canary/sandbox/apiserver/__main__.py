@@ -39,6 +39,7 @@ def build(layout: SandboxLayout, history: int = 10000) -> tuple[Api, Collector]:
                 api.create(ns_type, "", {"metadata": {"name": name}})
             except errors.ApiException:
                 pass
+    store.start_window()
     scale = layout.read_config().get("time_scale")
     if scale is not None:  # declared by `canary sandbox up`; a bare API server declares none
         publish_time_scale(api, float(scale))
@@ -89,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         cert, key = tls.ensure_certificate(layout.store)
         ssl_context = tls.server_context(cert, key)
         layout.update_config(api_ca_file=str(cert))
+        with api.store.lock:
+            api.root_ca = cert.read_text()
+            for ns in api.store.list(NAMESPACE_KEY):
+                if not ns["metadata"].get("deletionTimestamp"):
+                    api.fill_namespace(ns["metadata"]["name"])
     except (OSError, subprocess.SubprocessError, ssl.SSLError) as e:
         # without TLS kubectl will not send its token; Python clients still work over http
         log.warning("serving plain HTTP only: cannot make a TLS certificate with openssl: %s", e)

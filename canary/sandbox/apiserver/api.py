@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import random
 import threading
 import uuid
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import UTC, datetime
 from typing import Any
 
 from canary.clock import rfc3339
 
-from . import errors, events, patching
+from . import errors, events, namespaces, patching, ssa
+from . import schema as openapi_schema
 from .defaults import apply_defaults
 from .resources import CRD_KEY, NAMESPACE_KEY, Registry, ResourceType
 from .services import ServiceAddresses
@@ -23,6 +28,7 @@ from .store import Event, Store
 from .validation import validate
 
 Obj = dict[str, Any]
+log = logging.getLogger("apiserver.api")
 
 CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 FOREGROUND = "foregroundDeletion"
@@ -34,6 +40,22 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _RETURNS_OBJECT_ON_DELETE = {"/pods", "/services", "/serviceaccounts", NAMESPACE_KEY}
 _UNDELETABLE_NAMESPACES = {"default", "kube-system", "kube-public"}
 _GENERATION_KEYS = {"apps/deployments", "apps/replicasets", CRD_KEY}
+
+
+@dataclass
+class WriteOptions:
+    """Per-request write options: ``fieldValidation`` and the warnings the answer carries."""
+
+    field_validation: str = ""  # Ignore | Warn | Strict ("" = Warn, the server's default)
+    warnings: list[str] = dc_field(default_factory=list)
+    status_write: bool = False
+    field_manager: str = ""
+    force: bool = False  # server-side apply takes conflicting fields over
+    applying: bool = False  # set by patch() for application/apply-patch+yaml
+
+
+def md_fields(obj: Obj) -> list[Obj]:
+    return copy.deepcopy((obj.get("metadata") or {}).get("managedFields") or [])
 
 
 def tracks_generation(rt: ResourceType) -> bool:
@@ -51,10 +73,12 @@ def _content(obj: Obj) -> Obj:
 
 
 def _same(a: Obj, b: Obj) -> bool:
-    """Equal apart from resourceVersion and managedFields (a no-op write)."""
+    """Equal apart from resourceVersion and managedFields times (a no-op write)."""
     def norm(o: Obj) -> Obj:
-        md = {k: v for k, v in (o.get("metadata") or {}).items()
-              if k not in ("resourceVersion", "managedFields")}
+        md = {k: v for k, v in (o.get("metadata") or {}).items() if k != "resourceVersion"}
+        if "managedFields" in md:
+            md["managedFields"] = [{k: v for k, v in m.items() if k != "time"}
+                                   for m in md["managedFields"]]
         return {**o, "metadata": md}
     return norm(a) == norm(b)
 
@@ -89,6 +113,7 @@ class Api:
         self.store = store
         self.services = services
         self.gc_wakeup = threading.Event()
+        self.root_ca = ""  # PEM of the serving CA, published as kube-root-ca.crt
         store.add_listener(self._on_event)
         for crd in store.list(CRD_KEY):
             registry.register_crd(crd)
@@ -195,17 +220,21 @@ class Api:
                 {"reason": "NamespaceTerminating", "message": msg,
                  "field": "metadata.namespace"}]})
 
-    def create(self, rt: ResourceType, ns: str, body: Any, dry_run: bool = False) -> Obj:
+    def create(self, rt: ResourceType, ns: str, body: Any, dry_run: bool = False,
+               opts: WriteOptions | None = None) -> Obj:
         body = self._check_body(rt, body, ns)
         md = body["metadata"]
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choices(_NAME_CHARS, k=5))
         for k in ("resourceVersion", "uid", "deletionTimestamp", "deletionGracePeriodSeconds",
-                  "managedFields", "selfLink"):
+                  "selfLink"):
             md.pop(k, None)
+        if not (opts and opts.applying):
+            md.pop("managedFields", None)
         if rt.status_sub:
             body.pop("status", None)
         apply_defaults(rt.kind, rt.group, body)
+        self._shape_custom(rt, body, opts, creating=True)
         validate(rt, body)
         with self.store.lock:
             if rt.namespaced:
@@ -221,16 +250,53 @@ class Api:
                 return rt.served(body)
             obj = self.store.commit(rt.key, "ADDED", body)
             if rt.key == NAMESPACE_KEY:
-                self._default_service_account(md["name"])
+                self.fill_namespace(md["name"])
         return rt.served(obj)
 
-    def _default_service_account(self, ns: str) -> None:
-        """Every namespace gets ServiceAccount ``default`` (the token controller's job)."""
+    def _shape_custom(self, rt: ResourceType, obj: Obj, opts: WriteOptions | None,
+                      creating: bool = False) -> None:
+        """Prune undeclared fields and apply schema defaults, as for any custom resource.
+
+        Unknown fields are refused with ``fieldValidation=Strict`` (kubectl's default), warned
+        about otherwise (k8s.io/apiserver handlers/rest.go transformDecodeError wording).
+        """
+        if not rt.custom or rt.schema is None:
+            return
+        dropped = openapi_schema.prune(rt.schema, obj)
+        if rt.status_sub and not creating:
+            # the status a spec write carries over is the stored one, not the client's
+            dropped = [p for p in dropped if not p.startswith("status")] if \
+                (opts is None or not opts.status_write) else dropped
+        mode = (opts.field_validation if opts else "") or "Warn"
+        if dropped and mode == "Strict":
+            what = ", ".join(f'unknown field "{p}"' for p in dropped)
+            if creating:
+                raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be '
+                                         f'handled as a {rt.kind}: strict decoding error: {what}')
+            raise errors.bad_request(f"strict decoding error: {what}")
+        if dropped:
+            log.info("%s %s: pruned unknown fields %s", rt.kind,
+                     (obj.get("metadata") or {}).get("name", ""), ", ".join(dropped))
+        if dropped and mode == "Warn" and opts is not None:
+            opts.warnings.extend(f'unknown field "{p}"' for p in dropped)
+        openapi_schema.default(rt.schema, obj)
+
+    def fill_namespace(self, ns: str) -> None:
+        """ServiceAccount ``default`` and ConfigMap ``kube-root-ca.crt`` (controllers' job,
+        done at once so ``kubectl create ns x && kubectl get cm -n x`` lists it). Lock held."""
         if self.store.get("/serviceaccounts", ns, "default") is None:
-            self.store.commit("/serviceaccounts", "ADDED", {
-                "apiVersion": "v1", "kind": "ServiceAccount",
-                "metadata": {"name": "default", "namespace": ns, "uid": str(uuid.uuid4()),
-                             "creationTimestamp": now()}})
+            self.store.commit("/serviceaccounts", "ADDED", namespaces.default_service_account(ns))
+        if not self.root_ca:
+            return
+        cm = self.store.get("/configmaps", ns, namespaces.ROOT_CA_NAME)
+        if cm is None:
+            self.store.commit("/configmaps", "ADDED",
+                              namespaces.root_ca_config_map(ns, self.root_ca))
+        elif (cm.get("data") or {}).get("ca.crt") != self.root_ca \
+                and not cm["metadata"].get("deletionTimestamp"):
+            new = copy.deepcopy(cm)
+            new["data"] = {"ca.crt": self.root_ca}
+            self.store.commit("/configmaps", "MODIFIED", new)
 
     def _on_create(self, rt: ResourceType, obj: Obj) -> None:
         if rt.key == "/pods":
@@ -269,7 +335,7 @@ class Api:
     # -- update ---------------------------------------------------------------------------
 
     def update(self, rt: ResourceType, ns: str, name: str, body: Any, sub: str = "",
-               dry_run: bool = False) -> Obj:
+               dry_run: bool = False, opts: WriteOptions | None = None) -> Obj:
         ns = ns if rt.namespaced else ""
         if sub == "scale":
             return self._update_scale(rt, ns, name, body, dry_run)
@@ -286,10 +352,11 @@ class Api:
             want_rv = md.get("resourceVersion")
             if want_rv and want_rv != cur["metadata"]["resourceVersion"]:
                 raise errors.conflict(rt.plural, rt.group, name)
-            new = self._prepare_update(rt, cur, body, sub)
+            new = self._prepare_update(rt, cur, body, sub, opts)
             return rt.served(self.write_update(rt, cur, new, dry_run))
 
-    def _prepare_update(self, rt: ResourceType, cur: Obj, body: Obj, sub: str) -> Obj:
+    def _prepare_update(self, rt: ResourceType, cur: Obj, body: Obj, sub: str,
+                        opts: WriteOptions | None = None) -> Obj:
         cmd = cur["metadata"]
         if sub == "status":
             new = copy.deepcopy(cur)
@@ -297,6 +364,11 @@ class Api:
                 new["status"] = body["status"]
             else:
                 new.pop("status", None)
+            if opts and opts.applying:
+                new["metadata"]["managedFields"] = md_fields(body)
+            if rt.custom:
+                self._shape_custom(rt, new, opts)
+                validate(rt, new)
             return new
         if sub == "finalize":
             new = copy.deepcopy(cur)
@@ -311,7 +383,10 @@ class Api:
                 md[k] = cmd[k]
             else:
                 md.pop(k, None)
-        md.pop("managedFields", None)
+        if not (opts and opts.applying):
+            md.pop("managedFields", None)
+            if cmd.get("managedFields"):
+                md["managedFields"] = copy.deepcopy(cmd["managedFields"])
         if rt.status_sub:
             if "status" in cur:
                 new["status"] = copy.deepcopy(cur["status"])
@@ -324,6 +399,7 @@ class Api:
         apply_defaults(rt.kind, rt.group, new)
         if rt.key == "/services":
             self.services.keep(cur, new)
+        self._shape_custom(rt, new, opts)
         validate(rt, new)
         if rt.key == CRD_KEY:
             new["status"] = {**self._crd_status(new),
@@ -365,16 +441,13 @@ class Api:
     # -- patch ----------------------------------------------------------------------------
 
     def patch(self, rt: ResourceType, ns: str, name: str, raw: bytes, ctype: str,
-              sub: str = "", dry_run: bool = False) -> Obj:
+              sub: str = "", dry_run: bool = False, opts: WriteOptions | None = None) -> Obj:
         ns = ns if rt.namespaced else ""
+        if ctype == patching.APPLY and sub in ("", "status"):
+            return self._apply(rt, ns, name, raw, sub, dry_run, opts or WriteOptions())
         with self.store.lock:
             cur = self.store.get(rt.key, ns, name)
             if cur is None:
-                if ctype == patching.APPLY and not sub:
-                    body = patching.decode(raw, ctype)
-                    if isinstance(body, dict):
-                        body.setdefault("metadata", {})["name"] = name
-                    return self.create(rt, ns, body, dry_run)
                 raise errors.not_found(rt.plural, rt.group, name)
             base = self._scale_of(rt, rt.served(cur)) if sub == "scale" else rt.served(cur)
             kind = "Scale" if sub == "scale" else rt.kind
@@ -382,7 +455,33 @@ class Api:
                                            rt.custom and sub != "scale")
             if sub == "scale":
                 return self._update_scale(rt, ns, name, patched, dry_run)
-            return self.update(rt, ns, name, patched, sub, dry_run)
+            return self.update(rt, ns, name, patched, sub, dry_run, opts)
+
+    def _apply(self, rt: ResourceType, ns: str, name: str, raw: bytes, sub: str,
+               dry_run: bool, opts: WriteOptions) -> Obj:
+        """Server-side apply (see ssa): create, or merge the applier's fields with ownership."""
+        body = patching.decode(raw, patching.APPLY)
+        if not isinstance(body, dict):
+            raise errors.bad_request("apply patch must be a YAML or JSON object")
+        body.setdefault("metadata", {})
+        if not isinstance(body["metadata"], dict):
+            raise errors.bad_request("metadata must be an object")
+        body["metadata"]["name"] = name
+        opts.applying = True
+        with self.store.lock:
+            cur = self.store.get(rt.key, ns, name)
+            if cur is None:
+                if sub:
+                    raise errors.not_found(rt.plural, rt.group, name)
+                if not opts.field_manager:
+                    ssa.apply({}, body, "", False, rt.api_version)  # the missing-manager 400
+                body["metadata"]["managedFields"] = [ssa.entry(
+                    opts.field_manager, rt.api_version, ssa.leaf_paths(body))]
+                return self.create(rt, ns, body, dry_run, opts)
+            new = ssa.apply(rt.served(cur), body, opts.field_manager, opts.force,
+                            rt.api_version, status=sub == "status")
+            new["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+            return self.update(rt, ns, name, new, sub, dry_run, opts)
 
     # -- delete ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any
 
+from . import namespaces
 from .api import CRD_FINALIZER, FOREGROUND, Api
 from .resources import CRD_KEY, NAMESPACE_KEY
 
@@ -51,6 +52,7 @@ class Collector:
             self._collect_orphans()
             self._finish_foreground()
             self._clean_namespaces()
+            self._fill_namespaces()
             self._clean_crds()
             return self.store.rv != rv
 
@@ -101,6 +103,7 @@ class Collector:
                     remaining += 1
                     self.api.delete_object(key, obj, "Background")
             if remaining:
+                self._report_remaining(ns, name)
                 continue
             spec_fins = (ns.get("spec") or {}).get("finalizers") or []
             if "kubernetes" in spec_fins:
@@ -110,6 +113,21 @@ class Collector:
                 ns_type = self.api.registry.storage_type(NAMESPACE_KEY)
                 assert ns_type is not None
                 self.api.write_update(ns_type, ns, new)
+
+    def _report_remaining(self, ns: Obj, name: str) -> None:
+        left = [(key, obj) for key in self.store.keys() for obj in self.store.list(key, name)
+                if obj["metadata"].get("namespace") == name]
+        status = ns.get("status") or {}
+        conds = namespaces.terminating_conditions(left, status.get("conditions") or [])
+        if conds != status.get("conditions"):
+            new = {**ns, "metadata": dict(ns["metadata"]), "status": {**status,
+                                                                      "conditions": conds}}
+            self.store.commit(NAMESPACE_KEY, "MODIFIED", new)
+
+    def _fill_namespaces(self) -> None:
+        for ns in self.store.list(NAMESPACE_KEY):
+            if not ns["metadata"].get("deletionTimestamp"):
+                self.api.fill_namespace(ns["metadata"]["name"])
 
     def _clean_crds(self) -> None:
         for crd in self.store.list(CRD_KEY):

@@ -55,6 +55,20 @@ def _paths(rt: ResourceType) -> Obj:
     }
 
 
+# /openapi/v2 with no definitions. kubectl reads it for a kind the v3 documents do not
+# describe and skips client-side validation of kinds it does not list, so applying a kind
+# with no CRD fails at resource mapping with the real cluster's
+# `no matches for kind "X" in version "g/v"` (an empty protobuf message is a valid empty
+# gnostic openapi_v2.Document).
+V2_PROTOBUF = b""
+V2_PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def v2_document() -> Obj:
+    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+            "paths": {}, "definitions": {}}
+
+
 def root(reg: Registry) -> Obj:
     paths: Obj = {}
     for group, versions in sorted(reg.groups().items()):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import events
+from . import schema as openapi_schema
 
 Obj = dict[str, Any]
 
@@ -44,6 +45,9 @@ class ResourceType:
     extra_subresources: tuple[str, ...] = field(default=())
     # A second view of another resource's storage (events.k8s.io/v1 Events over core/v1).
     view_of: str = ""
+    # For custom resources: the version's structural openAPIV3Schema (pruned, defaulted,
+    # validated on every write).
+    schema: Obj | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -144,7 +148,8 @@ def types_from_crd(crd: Obj) -> list[ResourceType]:
             categories=tuple(names.get("categories") or ()),
             status_sub="status" in subs, scale_sub=scale is not None, scale_paths=scale_paths,
             printer_columns=tuple(cols) if cols is not None else None,
-            storage_version=storage, custom=True))
+            storage_version=storage, custom=True,
+            schema=openapi_schema.version_schema(crd, v["name"])))
     return out
 
 

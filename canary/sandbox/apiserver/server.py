@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import errors, events, openapi, portforward, protobuf, selectors, tables, tls
-from .api import Api, dumps
+from . import errors, events, openapi, paging, portforward, protobuf, selectors, tables, tls
+from .api import Api, WriteOptions, dumps
 from .resources import SERVER_VERSION, ResourceType
 from .store import Event
 from .watch import Watcher
@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
+        for text in getattr(self, "_warnings", ()):
+            # RFC 7234 warn-code 299, as kube-apiserver sends them (kubectl prints them)
+            quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         # headers and body in one write: one segment for small answers
         self._headers_buffer.append(b"\r\n" + (data if self.command != "HEAD" else b""))
         self.flush_headers()
@@ -146,6 +150,7 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._streaming = False
+        self._warnings: list[str] = []
         try:
             raw = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
             if not self._authorized(path):
@@ -187,6 +192,12 @@ class Handler(BaseHTTPRequestHandler):
             doc = reg.group(parts[1])
         elif len(parts) == 3 and parts[0] == "apis":
             doc = reg.resource_list(parts[1], parts[2])
+        elif path == "/openapi/v2":
+            accept = self.headers.get("Accept") or ""
+            if "protobuf" in accept:
+                self._send(200, openapi.V2_PROTOBUF, openapi.V2_PROTOBUF_TYPE)
+                return
+            doc = openapi.v2_document()
         elif path == "/openapi/v3":
             doc = openapi.root(reg)
         elif path.startswith("/openapi/v3/api/") or path.startswith("/openapi/v3/apis/"):
@@ -242,6 +253,7 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.path_not_found(self.path)
         dry_run = "dryRun" in query
         ns_arg = ns or ""
+        opts = self._write_options(query, sub)
         if method == "GET":
             if name is None:
                 if watch:
@@ -260,19 +272,19 @@ class Handler(BaseHTTPRequestHandler):
                 raise errors.method_not_allowed(method)
             if rt.namespaced and ns is None:
                 raise errors.path_not_found(self.path)
-            obj = api.create(rt, ns_arg, self._json_body(raw), dry_run)
+            obj = api.create(rt, ns_arg, self._json_body(raw), dry_run, opts)
             self._send_obj(rt, obj, 201)
             return
         if name is None and method in ("PUT", "PATCH"):
             raise errors.method_not_allowed(method)
         if method == "PUT":
             body = self._json_body(raw)
-            obj = api.update(rt, ns_arg, name, body, sub, dry_run)
+            obj = api.update(rt, ns_arg, name, body, sub, dry_run, opts)
             self._send(200, obj) if sub == "scale" else self._send_obj(rt, obj)
             return
         if method == "PATCH":
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            obj = api.patch(rt, ns_arg, name, raw, ctype, sub, dry_run)
+            obj = api.patch(rt, ns_arg, name, raw, ctype, sub, dry_run, opts)
             self._send(200, obj) if sub == "scale" else self._send_obj(rt, obj)
             return
         if method == "DELETE":
@@ -287,6 +299,17 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, result)
             return
         raise errors.method_not_allowed(method)
+
+    def _write_options(self, query: dict[str, str], sub: str) -> WriteOptions:
+        mode = query.get("fieldValidation") or ""
+        if mode not in ("", "Ignore", "Warn", "Strict"):
+            # k8s.io/apiserver pkg/endpoints/handlers/rest.go fieldValidation
+            raise errors.bad_request(f"fieldValidation parameter unsupported: {mode}")
+        opts = WriteOptions(mode, status_write=sub == "status",
+                            field_manager=query.get("fieldManager") or "",
+                            force=query.get("force") in ("true", "1"))
+        self._warnings = opts.warnings
+        return opts
 
     def _port_forward(self, rt: ResourceType, ns: str, name: str) -> None:
         """Upgrade to SPDY/3.1 and pipe kubectl's streams to the pod's address."""
@@ -393,25 +416,36 @@ class Handler(BaseHTTPRequestHandler):
 
     def _list(self, rt: ResourceType, ns: str | None, query: dict[str, str]) -> None:
         label_sel, field_sel = self._selectors(rt, query)
-        if query.get("resourceVersionMatch") == "Exact" or query.get("continue"):
+        store = self.server.api.store
+        token = query.get("continue") or ""
+        want = query.get("resourceVersion") or ""
+        if token and want:
+            raise errors.bad_request("specifying resource version is not allowed when using "
+                                     "continue")
+        if query.get("resourceVersionMatch") == "Exact":
             # only the current state is kept: an older exact version is gone, as etcd
             # compaction makes it in Kubernetes
-            want = query.get("resourceVersion") or ""
-            store = self.server.api.store
-            if query.get("continue") or (want.isdigit() and int(want) < store.rv):
-                raise errors.ApiException(410, "Expired", f"too old resource version: {want or 0} "
+            if want.isdigit() and int(want) < store.rv:
+                raise errors.ApiException(410, "Expired", f"too old resource version: {want} "
                                           f"({store.rv})")
         items, rv = self.server.api.list(rt, ns, label_sel, field_sel)
+        items, rv, next_token, remaining = paging.page(
+            items, rv, paging.parse_limit(query.get("limit")), token, store.history_floor)
+        meta: Obj = {"resourceVersion": str(rv)}
+        if next_token:
+            meta["continue"] = next_token
+            meta["remainingItemCount"] = remaining
         if self._wants_table():
-            self._send(200, self._table(rt, items, str(rv)))
+            table = self._table(rt, items, str(rv))
+            table["metadata"] = {**table.get("metadata", {}), **meta}
+            self._send(200, table)
             return
         if self._wants_partial():
             self._send(200, {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": {"resourceVersion": str(rv)},
-                             "items": [self._partial(o) for o in items]})
+                             "metadata": meta, "items": [self._partial(o) for o in items]})
             return
         self._send(200, {"kind": rt.list_kind, "apiVersion": rt.api_version,
-                         "metadata": {"resourceVersion": str(rv)}, "items": items})
+                         "metadata": meta, "items": items})
 
     # -- pod logs ---------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Every change is one event (rv, type, storage key, object). An event is appended to a
 write-ahead log and fsynced before the change becomes visible, so an acknowledged write
-survives SIGKILL. On start the snapshot plus the log rebuild the objects, the counter and the
-watch history window; a large log is compacted into a new snapshot.
+survives SIGKILL. On start the snapshot plus the log rebuild the objects and the counter; the
+server then begins a new watch window (``start_window``), as kube-apiserver's watch cache does
+after a restart. A large log is compacted into a new snapshot.
 
 Stored objects are never mutated in place: writers always commit a fresh dict, so readers can
 serialize what they got without holding the lock.
@@ -159,6 +160,13 @@ class Store:
                 backlog = [e for e in self.history if e.rv > since and e.key == key]
             self._subs[key].add(sub)
             return backlog, self.rv
+
+    def start_window(self) -> None:
+        """Begin the watch window at the current version, as kube-apiserver's watch cache
+        does when it starts: a watch from any older resourceVersion is 410 Expired."""
+        with self.lock:
+            self.history.clear()
+            self.history_floor = self.rv
 
     def unsubscribe(self, key: str, sub: Subscriber) -> None:
         with self.lock:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from . import errors
+from . import schema as openapi_schema
 from .resources import ResourceType
 
 Obj = dict[str, Any]
@@ -59,6 +60,8 @@ def validate(rt: ResourceType, obj: Obj) -> None:
     check = _KIND_CHECKS.get((rt.group, rt.kind))
     if check:
         causes.extend(check(obj))
+    if rt.custom and rt.schema is not None:
+        causes.extend(openapi_schema.validate(rt.schema, obj))
     if causes:
         raise errors.invalid(rt.kind, rt.group, name, causes)
 

@@ -121,6 +121,9 @@ class LoadtesterHandler(Handler):
         else:
             self.send_text(404, "404 page not found\n")
 
+    # Go's net/http answers HEAD for GET routes; Flagger's tester probes with `wget --spider`
+    do_HEAD = do_GET
+
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         body = self.read_body()

@@ -22,8 +22,10 @@ from typing import Any
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
 from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
+from canary.sandbox import images
 from canary.sandbox.layout import SandboxLayout
 
+from . import podnet
 from .ipam import IPAM
 from .objects import Obj, annotations_of, is_terminating, rfc3339
 from .podenv import container_env, expand
@@ -70,6 +72,7 @@ class Container:
     s_fail: int = 0
     startup_done: bool = True
     init: bool = False  # an init container: runs to completion before the others start
+    env: dict[str, str] | None = None  # the running process's environment (exec probes too)
     pull_state_at: float = 0.0  # when ErrImagePull turns into ImagePullBackOff
 
     @property
@@ -337,8 +340,18 @@ class PodWorker:
         c.pull_state_at = 0.0
         env = dict(os.environ)
         env.update(run.env)
+        port_env = images.declared_port_env(run.app, c.spec)
+        env.update(port_env)
+        if port_env:
+            problem = podnet.privileged_port_problem([int(v) for v in port_env.values()])
+            if problem:
+                self.k.events.emit(pod, "Warning", "Failed", f"Error: {problem}", "kubelet",
+                                    fp)
         env.update(self._pod_env())
         env.update(env_own)
+        # localhost inside the pod is the pod (see podnet)
+        env = podnet.preload_env(self.k.sandbox_dir / "node", env)
+        c.env = env
         log_path = self.k.layout_pod_log(self.ns, self.name, c.name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         if not c.ever_started and c.pull_failures == 0:
@@ -457,7 +470,7 @@ class PodWorker:
         if now < c.s_next or c.proc is None:
             return
         t = probe_timing(sp, self.k.scale)
-        ok, msg = run_probe(sp, c.spec, self.ip, t.timeout)
+        ok, msg = run_probe(sp, c.spec, self.ip, t.timeout, c.env)
         c.s_next = time.monotonic() + t.period
         if ok:
             c.startup_done = True
@@ -496,7 +509,7 @@ class PodWorker:
                 c.r_next = now + PORT_CHECK
         elif now >= c.r_next:
             t = probe_timing(rp, self.k.scale)
-            ok, msg = run_probe(rp, c.spec, self.ip, t.timeout)
+            ok, msg = run_probe(rp, c.spec, self.ip, t.timeout, c.env)
             c.r_next = time.monotonic() + t.period
             if ok:
                 c.r_fail, c.r_ok = 0, c.r_ok + 1
@@ -515,7 +528,7 @@ class PodWorker:
         lp = c.spec.get("livenessProbe")
         if lp is not None and now >= c.l_next and c.proc is not None:
             t = probe_timing(lp, self.k.scale)
-            ok, msg = run_probe(lp, c.spec, self.ip, t.timeout)
+            ok, msg = run_probe(lp, c.spec, self.ip, t.timeout, c.env)
             c.l_next = time.monotonic() + t.period
             if not ok and self._starting(c):
                 return
