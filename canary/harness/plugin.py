@@ -110,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "xmlpath", "unset") is None:
             config.option.xmlpath = str(settings.report_dir / "junit.xml")
     config.pluginmanager.register(_steps_module(), "canary.harness.steps")
+    config.pluginmanager.register(importlib.import_module("canary.harness.steps_argo_analysis"))
     _install_sigterm(config)
 
 
