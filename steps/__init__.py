@@ -12,4 +12,5 @@ MODULES = (
     "canary.steps.cleanup",
     "canary.steps.latency",
     "canary.steps.policy",
+    "canary.steps.argo_analysis",
 )

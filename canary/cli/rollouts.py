@@ -1,9 +1,13 @@
 """``canary rollouts``: the kubectl-argo-rollouts verbs this project needs.
 
-``get [rollout] NAME [--watch]``, ``promote NAME [--full]``, ``abort NAME``,
-``retry [rollout] NAME``, ``set-image NAME CONTAINER=IMAGE`` (also ``set image``), ``status NAME``.
-promote/abort/retry send exactly the patches the kubectl plugin sends (status patches go to the
-status subresource, falling back to the main resource as the plugin does).
+``get [rollout] NAME [--watch]``, ``list rollouts [-A]``, ``promote NAME [--full]``,
+``abort NAME``, ``retry [rollout] NAME``, ``pause NAME``, ``undo NAME [--to-revision N]``,
+``restart NAME [--in 10s]``, ``set-image NAME CONTAINER=IMAGE`` (also ``set image``),
+``status NAME [--watch] [--timeout 60s]``, ``version``. Each sends exactly the patch the kubectl
+plugin sends (argoproj/argo-rollouts pkg/kubectl-argo-rollouts/cmd/*; status patches go to the
+status subresource, falling back to the main resource as the plugin does) and prints its
+messages. Run as ``kubectl argo rollouts`` (the ``kubectl-argo-rollouts`` shim), usage and
+errors name the plugin.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ class CliError(Exception):
     pass
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="canary rollouts",
-                                description="Inspect and drive Argo Rollouts.")
+PLUGIN_PROG = "kubectl argo rollouts"
+
+
+def _parser(prog: str = "canary rollouts") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Inspect and drive Argo Rollouts.")
     _common(p, None)
     # The same flags are accepted after the verb too (kubectl style).
     common = argparse.ArgumentParser(add_help=False)
@@ -74,8 +80,28 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("what", choices=["image"])
     st.add_argument("name")
     st.add_argument("images", nargs="+", metavar="CONTAINER=IMAGE")
-    s = sub.add_parser("status", help="print '<Phase> - <Message>' once")
+    s = sub.add_parser("status", help="show the status of a rollout ('<Phase> - <Message>')")
     s.add_argument("name")
+    s.add_argument("-w", "--watch", nargs="?", const="true", default="true",
+                   choices=["true", "false"], help="watch until Healthy or Degraded (default)")
+    s.add_argument("-t", "--timeout", default="0s",
+                   help="the length of time to watch before giving up (e.g. 60s; 0: never)")
+    sub.add_parser("version", help="print version")
+    ls = sub.add_parser("list", help="list rollouts")
+    ls.add_argument("what", choices=["rollouts", "rollout", "ro"])
+    ls.add_argument("-A", "--all-namespaces", action="store_true",
+                    help="include all namespaces")
+    ls.add_argument("--name", default="", help="only show rollout with specified name")
+    pa = sub.add_parser("pause", help="pause a rollout")
+    pa.add_argument("name")
+    un = sub.add_parser("undo", help="undo a rollout (roll back to the previous revision)")
+    un.add_argument("name")
+    un.add_argument("--to-revision", type=int, default=0,
+                    help="the revision to roll back to (default: the previous one)")
+    rs = sub.add_parser("restart", help="restart the pods of a rollout")
+    rs.add_argument("name")
+    rs.add_argument("-i", "--in", dest="in_", default="",
+                    help="amount of time before a restart (e.g. 30s, 5m, 1h)")
     return p
 
 
@@ -87,8 +113,11 @@ def _common(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--context", default=default, help="kubeconfig context")
 
 
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str], prog: str = "canary rollouts") -> int:
+    args = _parser(prog).parse_args(argv)
+    if args.verb == "version":
+        sys.stdout.write(version_text(prog))
+        return 0
     try:
         client = KubeClient.from_kubeconfig(args.kubeconfig, args.context)
         ns = args.namespace or client.config.namespace
@@ -139,11 +168,146 @@ def _dispatch(client: KubeClient, ns: str, args: argparse.Namespace, out: TextIO
         out.write(f"rollout \"{args.name}\" image updated\n")
         return 0
     if args.verb == "status":
-        ro = get_rollout(client, ns, args.name)
-        phase, msg = display_phase(ro)
-        out.write(f"{phase} - {msg}\n" if msg else f"{phase}\n")
+        return status(client, ns, args.name, out, watch=args.watch == "true",
+                      timeout=_cli_duration(args.timeout, "--timeout"))
+    if args.verb == "list":
+        return list_rollouts(client, None if args.all_namespaces else ns, out, args.name)
+    if args.verb == "pause":
+        get_rollout(client, ns, args.name)
+        client.patch(API, "Rollout", args.name, {"spec": {"paused": True}}, ns)
+        out.write(f"rollout '{args.name}' paused\n")
+        return 0
+    if args.verb == "undo":
+        out.write(undo(client, ns, args.name, args.to_revision))
+        return 0
+    if args.verb == "restart":
+        delay = _cli_duration(args.in_, "--in") if args.in_ else 0.0
+        restart(client, ns, args.name, time.time() + delay)
+        out.write(f"rollout '{args.name}' restarts in {args.in_ or '0s'}\n")
         return 0
     raise CliError(f"unknown verb {args.verb}")
+
+
+def _cli_duration(text: str, flag: str) -> float:
+    from canary.spec.analysis import go_duration
+
+    try:
+        return go_duration(text)
+    except ValueError as e:
+        raise CliError(f"{flag}: {e}") from None
+
+
+def version_text(prog: str) -> str:
+    """The plugin prints ``kubectl-argo-rollouts: <version>`` (cmd/version/version.go)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("canary")
+    except PackageNotFoundError:
+        ours = "unknown"
+    name = "kubectl-argo-rollouts" if prog == PLUGIN_PROG else "canary rollouts"
+    return (f"{name}: v{ours}+canary\n"
+            f"  Implementation: the canary harness's Argo Rollouts shim (not Argo's own plugin)\n"
+            f"  Platform: {sys.platform}\n")
+
+
+# -- list, status, undo, restart ---------------------------------------------------------------
+
+
+def list_rollouts(client: KubeClient, ns: str | None, out: TextIO, name: str = "") -> int:
+    """The ``list rollouts`` table (cmd/list/rollloutinfo.go column order)."""
+    ros = [r for r in client.items(API, "Rollout", ns) if not name
+           or r["metadata"]["name"] == name]
+    if not ros:
+        sys.stderr.write("No resources found.\n")
+        return 0
+    head = ["NAME", "STRATEGY", "STATUS", "STEP", "SET-WEIGHT", "READY", "DESIRED",
+            "UP-TO-DATE", "AVAILABLE"]
+    if ns is None:
+        head.insert(0, "NAMESPACE")
+    rows = [head]
+    for ro in sorted(ros, key=lambda r: (r["metadata"].get("namespace", ""),
+                                         r["metadata"]["name"])):
+        spec = parse_rollout(ro)
+        st = ro.get("status") or {}
+        phase, _ = display_phase(ro)
+        idx = st.get("currentStepIndex")
+        step = f"{idx}/{len(spec.steps)}" if idx is not None and spec.steps else "-"
+        weight = current_set_weight(spec, int(idx or 0), bool(st.get("abort")))
+        row = [spec.name, "Canary", phase, step, str(weight),
+               f"{st.get('readyReplicas', 0)}/{st.get('replicas', 0)}", str(spec.replicas),
+               str(st.get("updatedReplicas", 0)), str(st.get("availableReplicas", 0))]
+        if ns is None:
+            row.insert(0, spec.namespace)
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for r in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def status(client: KubeClient, ns: str, name: str, out: TextIO, watch: bool = True,
+           timeout: float = 0.0, stop: threading.Event | None = None) -> int:
+    """``status``: one line per change until Healthy (0) or Degraded (1); Paused never ends the
+    watch (cmd/status/status.go)."""
+    deadline = time.monotonic() + timeout if timeout else None
+    last = None
+    stop = stop or threading.Event()
+    while True:
+        phase, msg = display_phase(get_rollout(client, ns, name))
+        line = f"{phase} - {msg}" if msg else phase
+        if not watch:
+            out.write((phase if phase in ("Healthy", "Degraded") else line) + "\n")
+            return 0
+        if line != last:
+            out.write(line + "\n")
+            out.flush()
+            last = line
+        if phase == "Healthy":
+            return 0
+        if phase == "Degraded":
+            sys.stderr.write(f"Error: The rollout is in a degraded state with message: {msg}\n")
+            return 1
+        if deadline is not None and time.monotonic() > deadline:
+            sys.stderr.write("Error: Rollout status watch exceeded timeout\n")
+            return 1
+        if stop.wait(0.2):
+            return 0
+
+
+def undo(client: KubeClient, ns: str, name: str, to_revision: int = 0) -> str:
+    """Put the template of an earlier revision's ReplicaSet back into the Rollout
+    (cmd/undo/undo.go: the previous revision by default; a JSON patch of spec.template)."""
+    ro = get_rollout(client, ns, name)
+    uid = ro["metadata"].get("uid")
+    rss = [rs for rs in client.items("apps/v1", "ReplicaSet", ns)
+           if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])]
+    if not rss:
+        raise CliError(f'no revision found for rollout "{name}"')
+    by_rev = {_revision(rs): rs for rs in rss}
+    current = max(by_rev)
+    if to_revision == 0:
+        older = [r for r in by_rev if r < current]
+        if not older:
+            raise CliError(f'no revision found for rollout "{name}"')
+        to_revision = max(older)
+    rs = by_rev.get(to_revision)
+    if rs is None:
+        raise CliError(f"unable to find specified revision {to_revision} in history")
+    template = json.loads(json.dumps((rs.get("spec") or {}).get("template") or {}))
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    labels.pop(HASH_LABEL, None)
+    if template == (ro.get("spec") or {}).get("template"):
+        return f"skipped rollback (current template already matches revision {to_revision})\n"
+    client.patch(API, "Rollout", name, [{"op": "replace", "path": "/spec/template",
+                                         "value": template}], ns, "json")
+    return f"rollout '{name}' undo\n"
+
+
+def restart(client: KubeClient, ns: str, name: str, at: float) -> None:
+    get_rollout(client, ns, name)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    client.patch(API, "Rollout", name, {"spec": {"restartAt": stamp}}, ns)
 
 
 # -- verbs (the same patches the kubectl plugin sends) -----------------------------------------
@@ -263,13 +427,41 @@ def _images(template: dict[str, Any]) -> list[str]:
 def render(client: KubeClient, ns: str, name: str, now: float | None = None) -> str:
     """The ``kubectl argo rollouts get rollout`` view: header block, then the RS tree."""
     ro = get_rollout(client, ns, name)
-    rss = [rs for rs in client.items("apps/v1", "ReplicaSet", ns)
-           if any(o.get("uid") == ro["metadata"].get("uid")
-                  for o in rs["metadata"].get("ownerReferences") or [])]
-    return render_rollout(ro, rss, now if now is not None else time.time())
+
+    def owned(objs: list[Obj]) -> list[Obj]:
+        return [o for o in objs if any(r.get("uid") == ro["metadata"].get("uid")
+                                       for r in o["metadata"].get("ownerReferences") or [])]
+
+    rss = owned(client.items("apps/v1", "ReplicaSet", ns))
+    try:
+        runs = owned(client.items(API, "AnalysisRun", ns))
+    except NotFound:
+        runs = []  # AnalysisRun CRD not installed
+    return render_rollout(ro, rss, now if now is not None else time.time(), runs)
 
 
-def render_rollout(ro: Obj, rss: list[Obj], now: float) -> str:
+RUN_ICONS = {"Successful": "✔", "Inconclusive": "?", "Failed": "✖", "Error": "⚠",
+             "Running": "◌", "Pending": "◷"}
+
+
+def _run_row(run: Obj, prefix: str, now: float) -> tuple[str, str, str, str, str]:
+    """An AnalysisRun line of the tree (cmd/get/get_rollout.go PrintAnalysisRunInfo): its
+    phase and the measurement counts ✔ successful, ✖ failed, ? inconclusive, ⚠ error."""
+    st = run.get("status") or {}
+    phase = st.get("phase") or "Pending"
+    counts = {"successful": 0, "failed": 0, "inconclusive": 0, "error": 0}
+    for r in st.get("metricResults") or []:
+        for k in counts:
+            counts[k] += int(r.get(k) or 0)
+    info = [f"{icon} {counts[k]}" for k, icon in (("successful", "✔"), ("failed", "✖"),
+                                                   ("inconclusive", "?"), ("error", "⚠"))
+            if counts[k]]
+    return (f"{prefix}α {run['metadata']['name']}", "AnalysisRun",
+            f"{RUN_ICONS.get(phase, ' ')} {phase}",
+            _age(run["metadata"].get("creationTimestamp"), now), ",".join(info))
+
+
+def render_rollout(ro: Obj, rss: list[Obj], now: float, runs: list[Obj] | None = None) -> str:
     spec = parse_rollout(ro)
     status = ro.get("status") or {}
     phase, msg = display_phase(ro)
@@ -316,8 +508,14 @@ def render_rollout(ro: Obj, rss: list[Obj], now: float) -> str:
     rows = [(f"⟳ {spec.name}", "Rollout", f"{ICONS.get(phase, '?')} {phase}",
              _age(ro["metadata"].get("creationTimestamp"), now), "")]
     ordered = sorted(rss, key=lambda r: -_revision(r))
+    runs_by_rev: dict[int, list[Obj]] = {}
+    for run in sorted(runs or [], key=lambda r: (r["metadata"].get("creationTimestamp") or "",
+                                                 r["metadata"]["name"])):
+        runs_by_rev.setdefault(_revision(run), []).append(run)
     for i, rs in enumerate(ordered):
         last = i == len(ordered) - 1
+        pipe = " " if last else "│"
+        rev_runs = runs_by_rev.get(_revision(rs), [])
         md = rs["metadata"]
         h = (md.get("labels") or {}).get(HASH_LABEL)
         info = [t for hh, t in ((stable, "stable"), (canary, "canary")) if h == hh]
@@ -331,12 +529,15 @@ def render_rollout(ro: Obj, rss: list[Obj], now: float) -> str:
         state = ("• ScaledDown" if want == 0 else
                  "✔ Healthy" if avail >= want else "◌ Progressing")
         rows.append((f"{'└' if last else '├'}──# revision:{_revision(rs)}", "", "", "", ""))
-        rows.append((f"{' ' if last else '│'}  └──⧉ {md['name']}", "ReplicaSet", state,
+        rows.append((f"{pipe}  {'├' if rev_runs else '└'}──⧉ {md['name']}", "ReplicaSet", state,
                      _age(md.get("creationTimestamp"), now), ",".join(info)))
+        for j, run in enumerate(rev_runs):
+            branch = "└" if j == len(rev_runs) - 1 else "├"
+            rows.append(_run_row(run, f"{pipe}  {branch}──", now))
     width = max(len(r[0]) for r in rows) + 2
-    lines.append(f"{'NAME':<{width}}{'KIND':<12}{'STATUS':<16}{'AGE':<6}INFO")
+    lines.append(f"{'NAME':<{width}}{'KIND':<13}{'STATUS':<16}{'AGE':<6}INFO")
     for r in rows:
-        lines.append(f"{r[0]:<{width}}{r[1]:<12}{r[2]:<16}{r[3]:<6}{r[4]}".rstrip())
+        lines.append(f"{r[0]:<{width}}{r[1]:<13}{r[2]:<16}{r[3]:<6}{r[4]}".rstrip())
     return "\n".join(lines)
 
 
@@ -383,11 +584,11 @@ def _strip_age(line: str) -> str:
                     and "delay:" not in w)
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-
-
 def plugin_main() -> int:
     """``kubectl-argo-rollouts``: with the venv on PATH, the seed's ``kubectl argo rollouts ...``
     lines run unchanged (stock kubectl finds plugins on PATH)."""
-    return main(sys.argv[1:])
+    return main(sys.argv[1:], PLUGIN_PROG)
+
+
+if __name__ == "__main__":
+    sys.exit(plugin_main())  # `python -m canary.cli.rollouts` is the kubectl plugin

@@ -13,9 +13,11 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from canary.clock import Clock
+from canary.controller.argo_analysis import AnalysisRuns, run_observations
 from canary.controller.logs import Outage
 from canary.engine import argo
 from canary.engine.types import Event
@@ -48,13 +50,17 @@ RETRY = 2.0  # spec seconds before retrying after an API error
 
 class RolloutController:
     def __init__(self, client: KubeClient, clock: Clock, namespace: str | None,
-                 log: logging.Logger) -> None:
+                 log: logging.Logger,
+                 resolve_url: Callable[[str, str | None], str] | None = None,
+                 metrics_server: str | None = None) -> None:
         self.client = client
         self.clock = clock
         self.namespace = namespace
         self.log = log
         self.recorder = EventRecorder(client, COMPONENT, clock.now)
         self.router = GatewayRouter(client)
+        self.analysis = AnalysisRuns(client, clock, self.recorder, log, resolve_url,
+                                     metrics_server)
         self._wake = threading.Event()
         self.outage = Outage(self.log)
         self._missing_crd_logged = False
@@ -66,7 +72,7 @@ class RolloutController:
                          name="rollouts-stop").start()
         # Watches only wake the loop (each pass reads what it acts on); they resume from the
         # last resourceVersion, so a quiet cluster costs no relists.
-        for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1")):
+        for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1"), ("AnalysisRun", API)):
             inf = Informer(self.client, api, kind, stop, self.namespace, watch_timeout=20)
             inf.add_handler(lambda _t, _o, _old: self._wake.set())
             inf.start()
@@ -106,33 +112,70 @@ class RolloutController:
             return RESYNC / 3
         self._missing_crd_logged = False
         by_ns: dict[str, list[Obj]] = {}
+        runs_by_ns: dict[str, list[Obj]] = {}
         wait = RESYNC
         for ro in rollouts:
             ns = ro["metadata"].get("namespace") or "default"
             if ns not in by_ns:
                 by_ns[ns] = self.client.items("apps/v1", "ReplicaSet", ns)
+                runs_by_ns[ns], due = self._measure_runs(ns)
+                if due is not None:
+                    wait = min(wait, due)
             try:
-                due = self.reconcile(ro, by_ns[ns])
+                due = self.reconcile(ro, by_ns[ns], runs_by_ns[ns])
             except Conflict:
                 due = 0.0
             if due is not None:
                 wait = min(wait, due)
         return wait
 
-    def reconcile(self, ro: Obj, replicasets: list[Obj]) -> float | None:
+    def _measure_runs(self, ns: str) -> tuple[list[Obj], float | None]:
+        """Measure the namespace's running AnalysisRuns; return them as they are now."""
+        try:
+            runs = self.client.items(API, "AnalysisRun", ns)
+        except NotFound:
+            return [], None  # AnalysisRun CRD not installed: no analysis
+        due: float | None = None
+        measured = False
+        for run in runs:
+            if (run.get("status") or {}).get("phase") in argo.RUN_DONE:
+                continue
+            try:
+                wait = self.analysis.reconcile(run)
+            except Conflict:
+                wait = 0.0
+            measured = True
+            if wait is not None:
+                due = wait if due is None else min(due, wait)
+        if measured:
+            runs = self.client.items(API, "AnalysisRun", ns)
+        return runs, due
+
+    def reconcile(self, ro: Obj, replicasets: list[Obj],
+                  runs: list[Obj] | None = None) -> float | None:
         """One Rollout: decide, act, write status, record events. Returns the requeue hint."""
         if ro["metadata"].get("deletionTimestamp"):
             return None
         spec = parse_rollout(ro)
+        if not spec.errors:
+            spec.errors.extend(self.analysis.missing_templates(spec))
         uid = ro["metadata"].get("uid")
         owned = [rs for rs in replicasets if _owned_by(rs, uid)]
         obs = argo.Observations(
             now=self.clock.now(), replicasets=_observe(owned),
             generation=int(ro["metadata"].get("generation") or 0), scale=self.clock.scale,
-            warnings=self._route_warnings(spec) if not spec.errors else {})
+            warnings=self._route_warnings(spec) if not spec.errors else {},
+            analysis_runs=run_observations(runs or [], uid))
         decision = argo.reconcile(spec, ro.get("status") or {}, obs)
         events = list(decision.events)
         for action in _dedupe(decision.actions):
+            if isinstance(action, argo.CreateAnalysisRun):
+                events.extend(self.analysis.create(ro, spec, action,
+                                                   decision.status.get("stableRS") or ""))
+                continue
+            if isinstance(action, argo.TerminateAnalysisRun):
+                self.analysis.terminate(spec.namespace, action.name)
+                continue
             events.extend(self._act(ro, spec, action))
         status = decision.status
         if status != (ro.get("status") or {}):

@@ -147,7 +147,8 @@ def main(argv: list[str]) -> int:
     if importlib.util.find_spec("canary.controller.argo_loop") is not None:
         from canary.controller.argo_loop import RolloutController
 
-        argo = RolloutController(client, clock, args.namespace, logging.getLogger("canary.argo"))
+        argo = RolloutController(client, clock, args.namespace, logging.getLogger("canary.argo"),
+                                 resolve_url=resolver, metrics_server=args.metrics_server)
         threads.append(threading.Thread(target=argo.run, args=(stop,), name="rollouts",
                                         daemon=True))
     for t in threads:

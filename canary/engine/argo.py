@@ -20,9 +20,15 @@ from typing import Any
 
 from canary.clock import rfc3339 as clock_rfc3339
 from canary.engine.types import Event
+from canary.spec.analysis import RolloutAnalysis
 from canary.spec.rollout import RolloutSpec, Step, canary_replicas
 
 CANARY_PAUSE = "CanaryPauseStep"
+INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"
+BACKGROUND, STEP = "Background", "Step"  # the AnalysisRuns' rollout-type label values
+RUN_STATUS_KEY = {BACKGROUND: "currentBackgroundAnalysisRunStatus",
+                  STEP: "currentStepAnalysisRunStatus"}
+RUN_DONE = ("Successful", "Failed", "Error", "Inconclusive")
 
 
 # -- observations and actions ----------------------------------------------------------------
@@ -41,6 +47,19 @@ class ReplicaSetObs:
 
 
 @dataclass
+class AnalysisRunObs:
+    """An AnalysisRun the Rollout owns, as read from the API."""
+
+    name: str
+    kind: str  # Background | Step (label rollout-type)
+    pod_hash: str
+    step_index: int | None = None
+    phase: str = ""
+    message: str = ""
+    terminate: bool = False
+
+
+@dataclass
 class Observations:
     now: float  # wall seconds since the epoch
     replicasets: dict[str, ReplicaSetObs] = field(default_factory=dict)  # by pod-template hash
@@ -48,6 +67,22 @@ class Observations:
     scale: float = 1.0  # clock time scale: spec seconds * scale = wall seconds
     # condition type -> (reason, message) for problems found outside the spec (route checks)
     warnings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    analysis_runs: list[AnalysisRunObs] = field(default_factory=list)
+
+
+@dataclass
+class CreateAnalysisRun:
+    name: str
+    kind: str  # Background | Step
+    pod_hash: str
+    revision: int
+    analysis: RolloutAnalysis
+    step_index: int | None = None
+
+
+@dataclass
+class TerminateAnalysisRun:
+    name: str
 
 
 @dataclass
@@ -81,7 +116,8 @@ class SetWeight:
     canary_weight: int  # stable gets max_weight - canary_weight
 
 
-Action = CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetServiceSelector | SetWeight
+Action = (CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetServiceSelector | SetWeight
+          | CreateAnalysisRun | TerminateAnalysisRun)
 
 
 @dataclass
@@ -256,6 +292,9 @@ class _Ctx:
         # ReplicaSets as they will be once this decision's actions are applied.
         self.rs = copy.deepcopy(obs.replicasets)
         self.progressing = False  # an update is moving and its pods are awaited
+        self.runs = {r.name: r for r in obs.analysis_runs}
+        self.abort_message: str | None = None  # set when an analysis run failed
+        self.retrying = False  # status.abort was just cleared: analysis starts afresh
 
     def event(self, reason: str, message: str, type_: str = "Normal") -> None:
         self.d.events.append(Event(type_, message, reason=reason))
@@ -437,6 +476,7 @@ def _initial_deploy(c: _Ctx) -> None:
     _promote_stable(c, "Initial deploy")
     _set_selectors(c, h, h)
     _set_weight(c, 0, h, h)
+    _cancel_runs(c, keep=set())
 
 
 def _fully_promoted(c: _Ctx) -> None:
@@ -452,6 +492,8 @@ def _fully_promoted(c: _Ctx) -> None:
     _scale_down_others(c, {h}, _delay(spec))
     _set_selectors(c, h, h)
     _set_weight(c, 0, h, h)
+    _refresh_run_status(c)
+    _cancel_runs(c, keep=set())
 
 
 def _update(c: _Ctx) -> None:
@@ -469,6 +511,8 @@ def _update(c: _Ctx) -> None:
         st.pop("abort", None)
         st.pop("abortedAt", None)
         st.pop("promoteFull", None)
+        for key in RUN_STATUS_KEY.values():
+            (st.get("canary") or {}).pop(key, None)
         st["currentStepIndex"] = 0
         if new_template:
             c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
@@ -486,6 +530,7 @@ def _update(c: _Ctx) -> None:
         return
     if st.get("abortedAt"):
         # The user cleared status.abort (retry): start the steps again from 0.
+        c.retrying = True
         st.pop("abortedAt", None)
         index = st["currentStepIndex"] = 0
         set_condition(st, "Progressing", "True", "RolloutRetry", "Retrying Rollout after abort",
@@ -496,6 +541,14 @@ def _update(c: _Ctx) -> None:
     if st.get("promoteFull"):
         _clear_pause(c)
         index = st["currentStepIndex"] = n
+        _refresh_run_status(c)
+        _cancel_runs(c, keep=set())
+    else:
+        # Argo's reconcileAnalysisRuns: background analysis, then the step's run.
+        _background_analysis(c, index)
+        if c.abort_message is not None:
+            _abort_now(c, rev)
+            return
     if spec.paused:
         _canary_traffic(c, index)
         return
@@ -516,6 +569,18 @@ def _update(c: _Ctx) -> None:
         if was_paused and step.kind == "pause":
             c.event("RolloutResumed", "Rollout is resumed")
         _canary_traffic(c, index)
+    if c.abort_message is not None:
+        _abort_now(c, rev)
+        return
+    if not st.get("promoteFull"):
+        step = spec.steps[index] if index < n else None
+        keep = {_current_name(c, BACKGROUND)}
+        if step is not None and step.kind == "analysis":
+            keep.add(_current_name(c, STEP))
+        elif _current_name(c, STEP):
+            # the step moved on (promote skipped it): its run is cancelled (Argo does too)
+            (st.get("canary") or {}).pop(RUN_STATUS_KEY[STEP], None)
+        _cancel_runs(c, keep={k for k in keep if k})
 
     c.progressing = not st.get("pauseConditions") and not spec.paused
     if index >= n:
@@ -572,6 +637,8 @@ def _step_done(c: _Ctx, step: Step, index: int) -> bool:
             routed = stable is None or (stable.replicas == want_stable
                                         and stable.available <= want_stable)
         return rs is not None and rs.replicas == want and rs.available >= want and routed
+    if step.kind == "analysis":
+        return _step_analysis(c, step, index)
     if step.kind == "pause":
         pcs = st.get("pauseConditions") or []
         cond = next((p for p in pcs if p.get("reason") == CANARY_PAUSE), None)
@@ -601,10 +668,21 @@ def _step_done(c: _Ctx, step: Step, index: int) -> bool:
     return True
 
 
-def _aborted(c: _Ctx, rev: int) -> None:
+def _abort_now(c: _Ctx, rev: int) -> None:
+    """An analysis run failed: abort in this same pass (Argo's pauseContext.AddAbort)."""
+    c.st["abort"] = True
+    _aborted(c, rev, c.abort_message)
+
+
+def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
     spec, st = c.spec, c.st
     cur, stable = spec.pod_hash, st["stableRS"]
     msg = f"Rollout aborted update to revision {rev}"
+    if reason:
+        msg += f": {reason}"
+    prog = get_condition(st, "Progressing")
+    if prog and prog.get("reason") == "RolloutAborted" and st.get("abortedAt"):
+        msg = prog.get("message") or msg  # Argo keeps the first abort's message
     if not st.get("abortedAt"):
         st["abortedAt"] = rfc3339(c.now)
         c.event("RolloutAborted", msg, "Warning")
@@ -612,6 +690,8 @@ def _aborted(c: _Ctx, rev: int) -> None:
     st.pop("controllerPause", None)
     st["currentStepIndex"] = 0
     set_condition(st, "Progressing", "False", "RolloutAborted", msg, c.now)
+    _refresh_run_status(c)
+    _cancel_runs(c, keep=set())
     _ensure_rs(c, stable, spec.replicas)
     # Traffic back to stable at once; canary Service selects the stable pods again.
     _set_selectors(c, stable, stable)
@@ -627,6 +707,138 @@ def _aborted(c: _Ctx, rev: int) -> None:
         else:
             c.d.requeue((rs.scale_down_at - c.now) / c.obs.scale)
     _scale_down_others(c, {cur, stable}, _delay(spec))
+
+
+# -- analysis runs (rollout/analysis.go) ---------------------------------------------------------
+
+
+def _current_name(c: _Ctx, kind: str) -> str | None:
+    rec = (c.st.get("canary") or {}).get(RUN_STATUS_KEY[kind]) or {}
+    return rec.get("name") or None
+
+
+def _current_run(c: _Ctx, kind: str) -> AnalysisRunObs | None:
+    name = _current_name(c, kind)
+    return c.runs.get(name) if name else None
+
+
+def _record_run(c: _Ctx, kind: str, run: AnalysisRunObs) -> None:
+    """status.canary.current*AnalysisRunStatus, with Argo's event when the phase changes
+    (``emitAnalysisRunStatusChanges``)."""
+    key = RUN_STATUS_KEY[kind]
+    prev = (c.old.get("canary") or {}).get(key)
+    rec = {"name": run.name, "status": run.phase}
+    if run.message:
+        rec["message"] = run.message
+    c.st.setdefault("canary", {})[key] = rec
+    if run.phase and (prev is None or (prev.get("name") == run.name
+                                       and prev.get("status") != run.phase)):
+        before = (prev or {}).get("status") or "NoPreviousStatus"
+        kind_ = "Warning" if run.phase in ("Failed", "Error") else "Normal"
+        c.event(f"AnalysisRun{run.phase}", f"{kind} Analysis Run '{run.name}' Status New: "
+                f"'{run.phase}' Previous: '{before}'", kind_)
+
+
+def _refresh_run_status(c: _Ctx) -> None:
+    for kind in (BACKGROUND, STEP):
+        run = _current_run(c, kind)
+        if run is not None:
+            _record_run(c, kind, run)
+
+
+def _start_run(c: _Ctx, kind: str, ref: RolloutAnalysis, index: int | None) -> AnalysisRunObs:
+    """Create the run (``<rollout>-<hash>-<revision>[-<step>]``), or adopt a live one a previous
+    engine created just before it died (CreateWithCollisionCounter: same run, still going)."""
+    h = c.spec.pod_hash
+    rev = _revision_for(c, h)
+    base = f"{c.spec.name}-{h}-{rev}" + (f"-{index}" if index is not None else "")
+    name, n = base, 0
+    while name in c.runs:
+        old = c.runs[name]
+        if (not c.retrying and old.kind == kind and old.pod_hash == h
+                and old.step_index == index and old.phase not in RUN_DONE
+                and not old.terminate):
+            return old
+        n += 1
+        name = f"{base}.{n}"
+    run = AnalysisRunObs(name, kind, h, index)
+    c.runs[name] = run
+    c.d.actions.append(CreateAnalysisRun(name, kind, h, rev, ref, index))
+    return run
+
+
+def _cancel_runs(c: _Ctx, keep: set[str]) -> None:
+    """Terminate every live run of this Rollout except ``keep`` (``cancelAnalysisRuns``)."""
+    for run in c.runs.values():
+        if run.name in keep or run.terminate or run.phase in RUN_DONE:
+            continue
+        run.terminate = True
+        c.d.actions.append(TerminateAnalysisRun(run.name))
+
+
+def _judge(c: _Ctx, run: AnalysisRunObs, label: str) -> None:
+    if run.phase == "Inconclusive":
+        _add_pause(c, INCONCLUSIVE_PAUSE)
+    elif run.phase in ("Failed", "Error") and c.abort_message is None:
+        c.abort_message = f"{label} analysis phase error/failed" + (
+            f": {run.message}" if run.message else "")
+
+
+def _add_pause(c: _Ctx, reason: str) -> None:
+    pcs = c.st.setdefault("pauseConditions", [])
+    if not any(p.get("reason") == reason for p in pcs):
+        pcs.append({"reason": reason, "startTime": rfc3339(c.now)})
+        c.st["controllerPause"] = True
+        c.event("RolloutPaused", f"Rollout is paused ({reason})")
+
+
+def _promoted_past_inconclusive(c: _Ctx, run: AnalysisRunObs | None) -> bool:
+    """``needsNewAnalysisRun``: the user cleared the pause an inconclusive run caused."""
+    return (run is not None and run.phase == "Inconclusive" and bool(c.st.get("controllerPause"))
+            and not c.st.get("pauseConditions"))
+
+
+def _background_analysis(c: _Ctx, index: int) -> None:
+    """``reconcileBackgroundAnalysisRun``: start at ``startingStep``, then judge the run."""
+    ref = c.spec.background_analysis
+    if ref is None or not ref.templates or index < ref.starting_step:
+        return
+    run = _current_run(c, BACKGROUND)
+    if any(p.get("reason") == INCONCLUSIVE_PAUSE for p in c.st.get("pauseConditions") or []):
+        if run is not None:
+            _record_run(c, BACKGROUND, run)
+        return
+    if run is None or c.retrying or _promoted_past_inconclusive(c, run):
+        if run is not None and run.phase == "Inconclusive":
+            c.st.pop("controllerPause", None)
+        run = _start_run(c, BACKGROUND, ref, None)
+    _record_run(c, BACKGROUND, run)
+    _judge(c, run, "Background")
+
+
+def _step_analysis(c: _Ctx, step: Step, index: int) -> bool:
+    """``reconcileStepBasedAnalysisRun`` + completion: the step is done once its run is
+    Successful; Inconclusive pauses, Failed/Error aborts."""
+    st = c.st
+    if step.analysis is None or not step.analysis.templates:
+        return True
+    run = _current_run(c, STEP)
+    if run is not None and run.step_index != index:
+        run = None
+    if st.get("pauseConditions") or st.get("abort"):
+        if run is not None:
+            _record_run(c, STEP, run)
+        return False
+    if run is None or c.retrying or _promoted_past_inconclusive(c, run):
+        if run is not None and run.phase == "Inconclusive":
+            st.pop("controllerPause", None)
+        run = _start_run(c, STEP, step.analysis, index)
+    _record_run(c, STEP, run)
+    if run.phase == "Successful":
+        (st.get("canary") or {}).pop(RUN_STATUS_KEY[STEP], None)  # canary.go: nil on completion
+        return True
+    _judge(c, run, "Step-based")
+    return False
 
 
 def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:

@@ -28,7 +28,8 @@ def install_kubectl_plugin(bin_dir: Path, python: str = sys.executable) -> Path:
     that name, so the seed's ``kubectl argo rollouts ...`` lines run our ``canary rollouts``."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     exe = bin_dir / PLUGIN_EXECUTABLE
-    exe.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} -m canary.cli rollouts \"$@\"\n")
+    exe.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} -m canary.cli.rollouts "
+                   "\"$@\"\n")
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return exe
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -107,11 +108,46 @@ class PrometheusProvider:
             raise NoValuesFound()
         return value
 
+    def query_samples(self, query: str) -> tuple[Any, list[float] | float]:
+        """An instant query answered the way Argo Rollouts' Prometheus provider reads it
+        (metricproviders/prometheus/prometheus.go ``processResponse``): a vector (or matrix)
+        becomes the list of its sample values, a scalar one float. Returns (raw data, value)."""
+        try:
+            resp = self.session.get(f"{self.address}/api/v1/query", params={"query": query},
+                                    headers=self.headers, timeout=self.timeout)
+        except requests.RequestException as e:
+            raise QueryError(f"request to {self.address} failed: {_short(e)}") from e
+        if resp.status_code >= 400:
+            raise QueryError(f"{resp.reason.lower() if resp.reason else 'error'}: "
+                             f"{_api_error(resp)}")
+        try:
+            data = resp.json()["data"]
+            kind, results = data["resultType"], data["result"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise QueryError(f"error unmarshaling result: {e}") from e
+        try:
+            if kind == "scalar":
+                return data, float(results[1])
+            if kind == "vector":
+                return data, [float(r["value"][1]) for r in results]
+            if kind == "matrix":
+                return data, [float(v[1]) for r in results for v in r["values"]]
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise QueryError(f"error parsing result value: {e}") from e
+        raise QueryError("Prometheus metric type not supported")
+
     def is_online(self) -> bool:
         try:
             return self.run_query("vector(1)") == 1.0
         except QueryError:
             return False
+
+
+def _api_error(resp: requests.Response) -> str:
+    try:
+        return str(resp.json().get("error") or resp.text.strip()[:300])
+    except ValueError:
+        return resp.text.strip()[:300]
 
 
 def _short(e: Exception) -> str:

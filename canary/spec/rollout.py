@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from canary.spec.analysis import RolloutAnalysis, parse_rollout_analysis
+
 PLUGIN_NAME = "argoproj-labs/gatewayAPI"
 HASH_LABEL = "rollouts-pod-template-hash"
 MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"
@@ -38,7 +40,7 @@ GATEWAY_PLUGIN_KEYS = (
 HTTP_ROUTE_REF_KEYS = ("name", "useHeaderRoutes")
 STEP_KINDS = ("setWeight", "pause", "setCanaryScale", "analysis", "experiment",
               "setHeaderRoute", "setMirrorRoute", "plugin")
-SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale")
+SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale", "analysis")
 CANARY_KEYS = (
     "canaryService", "stableService", "steps", "trafficRouting", "maxSurge", "maxUnavailable",
     "scaleDownDelaySeconds", "scaleDownDelayRevisionLimit", "abortScaleDownDelaySeconds",
@@ -77,10 +79,11 @@ def pause_duration_seconds(value: Any) -> int:
 
 @dataclass(frozen=True)
 class Step:
-    kind: str  # setWeight | pause | setCanaryScale | (unsupported kinds are errors)
+    kind: str  # setWeight | pause | setCanaryScale | analysis (other kinds are errors)
     weight: int | None = None  # setWeight
     duration: int | None = None  # pause: None = indefinite
     scale: dict[str, Any] | None = None  # setCanaryScale
+    analysis: RolloutAnalysis | None = field(default=None, compare=False, hash=False)
 
     def describe(self) -> str:
         """Argo's ``CanaryStepString``."""
@@ -134,6 +137,7 @@ class RolloutSpec:
     max_weight: int = 100
     progress_deadline: int = 600
     revision_history_limit: int = 10
+    background_analysis: RolloutAnalysis | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -205,6 +209,11 @@ def _parse_step(raw: Any, i: int, max_weight: int, routed: bool, errors: list[st
         errors.append(f"{path}.{kind}: step type not supported by this engine "
                       f"(supported: {', '.join(SUPPORTED_STEPS)})")
         return Step("invalid")
+    if kind == "analysis":
+        ref = parse_rollout_analysis(val, f"{path}.analysis", errors)
+        if ref is not None and not ref.templates:
+            errors.append(f"{path}.analysis.templates: at least one template is required")
+        return Step("analysis", analysis=ref) if ref is not None else Step("invalid")
     if kind == "setWeight":
         if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val <= max_weight:
             errors.append(f"{path}.setWeight: SetWeight needs to be between 0 and {max_weight}, "
@@ -371,7 +380,12 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
     progress = _int(spec.get("progressDeadlineSeconds"), "spec.progressDeadlineSeconds", errors,
                     600, 1)
     history = _int(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit", errors, 10)
+    background = None
+    if canary.get("analysis") is not None:
+        background = parse_rollout_analysis(canary["analysis"], "spec.strategy.canary.analysis",
+                                            errors, background=True)
     return RolloutSpec(
+        background_analysis=background,
         progress_deadline=progress, revision_history_limit=history,
         name=name, namespace=namespace, replicas=replicas, steps=steps,
         canary_service=canary_svc, stable_service=stable_svc, routes=routes,
@@ -445,4 +459,17 @@ def expected_route_weights(rollout: dict[str, Any]) -> list[int]:
     for w in (spec.max_weight, 0):
         if out[-1] != w:
             out.append(w)
+    return out
+
+
+def analysis_refs(spec: RolloutSpec) -> list[tuple[str, str, bool]]:
+    """Every AnalysisTemplate the Rollout names: (field path, template name, cluster scope)."""
+    out: list[tuple[str, str, bool]] = []
+    refs: list[tuple[str, RolloutAnalysis | None]] = [
+        ("spec.strategy.canary.analysis", spec.background_analysis)]
+    refs += [(f"spec.strategy.canary.steps[{i}].analysis", s.analysis)
+             for i, s in enumerate(spec.steps) if s.kind == "analysis"]
+    for path, ref in refs:
+        for j, t in enumerate(ref.templates if ref is not None else []):
+            out.append((f"{path}.templates[{j}].templateName", t.name, t.cluster_scope))
     return out

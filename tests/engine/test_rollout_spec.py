@@ -122,7 +122,9 @@ def test_misspelled_plugin_name_is_named() -> None:
     ({"setWeight": 130}, "steps[0].setWeight: SetWeight needs to be between 0 and 100"),
     ({"pause": {"duration": "1d"}}, "steps[0].pause.duration: Duration needs to be greater than 0"),
     ({"setWieght": 10}, "steps[0].setWieght: unknown field (did you mean setWeight?)"),
-    ({"analysis": {"templates": []}}, "steps[0].analysis: step type not supported"),
+    ({"analysis": {"templates": []}},
+     "steps[0].analysis.templates: at least one template is required"),
+    ({"experiment": {"templates": []}}, "steps[0].experiment: step type not supported"),
     ({"setWeight": 10, "pause": {}}, "Step must have one of the following set"),
 ])
 def test_bad_steps_name_the_field(step: dict, message: str) -> None:

@@ -50,7 +50,7 @@ def test_the_shim_is_found_by_stock_kubectl_as_a_plugin(tmp_path: Path) -> None:
     p = subprocess.run(["kubectl", "argo", "rollouts", "--help"], capture_output=True, text=True,
                        env=env, timeout=60, cwd=ROOT)
     assert p.returncode == 0, p.stderr
-    assert "canary rollouts" in p.stdout and "promote" in p.stdout
+    assert "usage: kubectl argo rollouts" in p.stdout and "promote" in p.stdout
 
 
 def test_rollout_state_reads_what_the_plugin_shows() -> None:

@@ -14,7 +14,6 @@ import threading
 import uuid
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import UTC, datetime
 from typing import Any
 
 from canary.clock import rfc3339
