@@ -12,54 +12,15 @@ Feature: Argo Rollouts background analysis on the Linkerd success rate
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
     And the deployment "load" in namespace "test" is rolled out
-    And I apply:
-      """
-      apiVersion: argoproj.io/v1alpha1
-      kind: AnalysisTemplate
-      metadata:
-        name: success-rate
-        namespace: test
-      spec:
-        args:
-          - name: namespace
-          - name: canary-hash
-        metrics:
-          - name: success-rate
-            interval: 10s
-            # pods start in real time: a minute (3 s wall at 0.05) for the canary to be scraped
-            initialDelay: 1m
-            successCondition: result[0] >= 0.99
-            provider:
-              prometheus:
-                address: http://prometheus.linkerd-viz:9090
-                query: |
-                  sum(
-                    rate(
-                      response_total{
-                        namespace="{{args.namespace}}",
-                        rollouts_pod_template_hash="{{args.canary-hash}}",
-                        classification!="failure",
-                        direction="inbound"
-                      }[30s]
-                    )
-                  )
-                  /
-                  sum(
-                    rate(
-                      response_total{
-                        namespace="{{args.namespace}}",
-                        rollouts_pod_template_hash="{{args.canary-hash}}",
-                        direction="inbound"
-                      }[30s]
-                    )
-                  )
-      """
+    # the seed's success-rate query as an Argo AnalysisTemplate
+    And I apply the manifest "../fixtures/manifests/argo-success-rate-template.yaml"
     # Linkerd meshes the Rollout's pods through the namespace annotation, as the Gateway API
     # plugin's Linkerd example does; their inbound proxies then report the success rate.
     And I run "kubectl annotate ns test linkerd.io/inject=enabled"
     And I apply the manifest "../fixtures/manifests/argo-rollout-corrected.yaml"
     And I run "kubectl -n test patch rollout rollouts-demo --type merge -p '{"spec":{"strategy":{"canary":{"analysis":{"startingStep":1,"templates":[{"templateName":"success-rate"}],"args":[{"name":"namespace","valueFrom":{"fieldRef":{"fieldPath":"metadata.namespace"}}},{"name":"canary-hash","valueFrom":{"podTemplateHashValue":"Latest"}}]}}}}}'"
     And the rollout "rollouts-demo" in namespace "test" is "Healthy"
+    And Prometheus has Linkerd's metrics for deployment "rollouts-demo" in namespace "test"
 
   Scenario: A good release is promoted with one Successful AnalysisRun
     When I run "kubectl argo rollouts -n test set image rollouts-demo podinfod=quay.io/stefanprodan/podinfo:1.7.1" with the kubectl plugin

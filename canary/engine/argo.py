@@ -476,6 +476,7 @@ def _initial_deploy(c: _Ctx) -> None:
     _promote_stable(c, "Initial deploy")
     _set_selectors(c, h, h)
     _set_weight(c, 0, h, h)
+    _clear_run_status(c)
     _cancel_runs(c, keep=set())
 
 
@@ -492,7 +493,7 @@ def _fully_promoted(c: _Ctx) -> None:
     _scale_down_others(c, {h}, _delay(spec))
     _set_selectors(c, h, h)
     _set_weight(c, 0, h, h)
-    _refresh_run_status(c)
+    _clear_run_status(c)
     _cancel_runs(c, keep=set())
 
 
@@ -541,7 +542,7 @@ def _update(c: _Ctx) -> None:
     if st.get("promoteFull"):
         _clear_pause(c)
         index = st["currentStepIndex"] = n
-        _refresh_run_status(c)
+        _clear_run_status(c)
         _cancel_runs(c, keep=set())
     else:
         # Argo's reconcileAnalysisRuns: background analysis, then the step's run.
@@ -690,7 +691,10 @@ def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
     st.pop("controllerPause", None)
     st["currentStepIndex"] = 0
     set_condition(st, "Progressing", "False", "RolloutAborted", msg, c.now)
-    _refresh_run_status(c)
+    if c.abort_message is None:
+        # Argo cancels the runs of an aborted rollout; they are no longer "current"
+        # (rollout/analysis.go reconcileAnalysisRuns, shouldCancelCurrentAnalysis).
+        _clear_run_status(c)
     _cancel_runs(c, keep=set())
     _ensure_rs(c, stable, spec.replicas)
     # Traffic back to stable at once; canary Service selects the stable pods again.
@@ -726,7 +730,7 @@ def _record_run(c: _Ctx, kind: str, run: AnalysisRunObs) -> None:
     """status.canary.current*AnalysisRunStatus, with Argo's event when the phase changes
     (``emitAnalysisRunStatusChanges``)."""
     key = RUN_STATUS_KEY[kind]
-    prev = (c.old.get("canary") or {}).get(key)
+    prev = (c.st.get("canary") or {}).get(key)
     rec = {"name": run.name, "status": run.phase}
     if run.message:
         rec["message"] = run.message
@@ -744,6 +748,12 @@ def _refresh_run_status(c: _Ctx) -> None:
         run = _current_run(c, kind)
         if run is not None:
             _record_run(c, kind, run)
+
+
+def _clear_run_status(c: _Ctx) -> None:
+    canary = c.st.get("canary") or {}
+    for key in RUN_STATUS_KEY.values():
+        canary.pop(key, None)
 
 
 def _start_run(c: _Ctx, kind: str, ref: RolloutAnalysis, index: int | None) -> AnalysisRunObs:
