@@ -110,6 +110,7 @@ class CanarySpec:
     suspend: bool = False
     provider: str = "gatewayapi:v1beta1"
     metrics_server: str = ""
+    spec_provider: str = ""  # spec.provider as written ("" = the engine's -mesh-provider)
 
     @property
     def key(self) -> str:
@@ -135,7 +136,8 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
         r.bad("spec.targetRef.kind", f"only Deployment targets are supported, got {t_kind!r}")
     t_api = r.string(tref.get("apiVersion"), "spec.targetRef.apiVersion", default="apps/v1")
 
-    provider = r.string(spec.get("provider"), "spec.provider", default="gatewayapi:v1beta1")
+    spec_provider = r.string(spec.get("provider"), "spec.provider")
+    provider = spec_provider or "gatewayapi:v1beta1"
     if not provider.startswith("gatewayapi"):
         r.bad("spec.provider", f"only gatewayapi:v1beta1 / gatewayapi:v1 are supported, "
                                f"got {provider!r}")
@@ -155,7 +157,7 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
                       target_api_version=t_api, target_kind=t_kind, target_name=t_name,
                       service=service, analysis=analysis, progress_deadline_seconds=deadline,
                       skip_analysis=skip, suspend=suspend, provider=provider,
-                      metrics_server=metrics_server)
+                      metrics_server=metrics_server, spec_provider=spec_provider)
 
 
 def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> ServiceSpec:
