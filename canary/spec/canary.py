@@ -63,6 +63,14 @@ class AnalysisSpec:
     canary_ready_threshold: int = 100
     metrics: tuple[MetricSpec, ...] = ()
     webhooks: tuple[WebhookSpec, ...] = ()
+    match: tuple[dict, ...] = ()  # Gateway API HTTPRouteMatch objects (A/B testing)
+
+    @property
+    def strategy(self) -> str:
+        """Flagger's DeploymentStrategy (pkg/apis/flagger/v1beta1/canary.go:693)."""
+        if self.iterations > 0:
+            return "ab-testing" if self.match else "blue-green"
+        return "canary"
 
     def hooks(self, type_: str) -> list[WebhookSpec]:
         return [h for h in self.webhooks if h.type == type_]
@@ -93,6 +101,7 @@ class ServiceSpec:
     primary_meta: dict = field(default_factory=dict)
     canary_meta: dict = field(default_factory=dict)
     app_protocol: str = ""
+    match: tuple[dict, ...] = ()  # spec.service.match as Gateway API HTTPRouteMatches
 
 
 @dataclass(frozen=True)
@@ -203,7 +212,9 @@ def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> Service
         apex_meta=r.mapping(svc.get("apex"), "spec.service.apex"),
         primary_meta=r.mapping(svc.get("primary"), "spec.service.primary"),
         canary_meta=r.mapping(svc.get("canary"), "spec.service.canary"),
-        app_protocol=r.string(svc.get("appProtocol"), "spec.service.appProtocol"))
+        app_protocol=r.string(svc.get("appProtocol"), "spec.service.appProtocol"),
+        match=tuple(route_matches(r, r.list_(svc.get("match"), "spec.service.match"),
+                                  "spec.service.match")))
 
 
 def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
@@ -231,9 +242,7 @@ def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
     iterations = r.integer(a.get("iterations"), f"{p}.iterations", minimum=0)
     if a and step == 0 and not steps and not iterations and not r.problems:
         r.bad(p, "one of stepWeight, stepWeights or iterations is required")
-    if iterations and not step and not steps:
-        r.bad(f"{p}.iterations", "blue/green and A/B (iterations) are not supported by this "
-                                 "engine; use stepWeight or stepWeights")
+    match = tuple(route_matches(r, r.list_(a.get("match"), f"{p}.match"), f"{p}.match"))
     promo = r.integer(a.get("stepWeightPromotion"), f"{p}.stepWeightPromotion", minimum=0,
                       maximum=100)
     metrics = tuple(_parse_metric(r, m, f"{p}.metrics[{i}]", namespace)
@@ -247,7 +256,48 @@ def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
                                           f"{p}.primaryReadyThreshold", 100, 0, 100) or 100,
         canary_ready_threshold=r.integer(a.get("canaryReadyThreshold"),
                                          f"{p}.canaryReadyThreshold", 100, 0, 100) or 100,
-        metrics=metrics, webhooks=hooks)
+        metrics=metrics, webhooks=hooks, match=match)
+
+
+def _string_match(r: Reader, cond: Any, path: str, kinds: tuple[str, ...]) -> tuple[str, str]:
+    """(kind, value) of an Istio StringMatch such as ``{exact: x}`` / ``{regex: re}``."""
+    cond = r.mapping(cond, path)
+    for kind in kinds:
+        if cond.get(kind) not in (None, ""):
+            return kind, str(cond[kind])
+    r.bad(path, f"Gateway API supports only {' or '.join(kinds)} here, got {cond!r}")
+    return "", ""
+
+
+def route_matches(r: Reader, matches: list, path: str) -> list[dict]:
+    """Istio-style HTTPMatchRequests -> Gateway API HTTPRouteMatches, as Flagger maps them
+    (pkg/router/gateway_api_v1beta1.go:507 mapRouteMatches); headers and query params sorted
+    by name so the route is stable (Go's map order is random)."""
+    out: list[dict] = []
+    types = {"exact": "Exact", "regex": "RegularExpression", "prefix": "PathPrefix"}
+    for i, m in enumerate(matches):
+        mp = f"{path}[{i}]"
+        m = r.mapping(m, mp)
+        match: dict[str, Any] = {}
+        if m.get("uri") is not None:
+            kind, value = _string_match(r, m["uri"], f"{mp}.uri", ("regex", "exact", "prefix"))
+            if kind:
+                match["path"] = {"type": types[kind], "value": value}
+        if m.get("method") is not None:
+            kind, value = _string_match(r, m["method"], f"{mp}.method", ("exact",))
+            if kind:
+                match["method"] = value
+        for field_, out_key in (("headers", "headers"), ("queryParams", "queryParams")):
+            conds = []
+            for key, cond in sorted(r.mapping(m.get(field_), f"{mp}.{field_}").items()):
+                kind, value = _string_match(r, cond, f"{mp}.{field_}.{key}", ("exact", "regex"))
+                if kind:
+                    conds.append({"name": str(key), "type": types[kind], "value": value})
+            if conds:
+                match[out_key] = conds
+        if match:
+            out.append(match)
+    return out
 
 
 def _parse_metric(r: Reader, m: Any, path: str, namespace: str) -> MetricSpec:
