@@ -110,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "xmlpath", "unset") is None:
             config.option.xmlpath = str(settings.report_dir / "junit.xml")
     config.pluginmanager.register(_steps_module(), "canary.harness.steps")
+    config.pluginmanager.register(importlib.import_module("canary.harness.steps_flagger_upstream"), "canary.harness.steps_flagger_upstream")  # noqa: E501
     _install_sigterm(config)
 
 
