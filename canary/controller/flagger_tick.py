@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary.clock import Clock, format_duration
+from canary.controller import flagger_finalizer as finalizer
 from canary.controller.events import EventRecorder
 from canary.controller.metrics_registry import EngineMetrics
 from canary.controller.webhooks import WebhookCaller, canary_checksum
@@ -95,8 +96,20 @@ class CanaryRunner:
 
     def tick(self, namespace: str, name: str) -> TickResult:
         canary = self.client.get_or_none(API_VERSION, "Canary", name, namespace)
-        if canary is None or canary.get("metadata", {}).get("deletionTimestamp"):
+        if canary is None:
             return TickResult(gone=True, summary="deleted")
+        if canary.get("metadata", {}).get("deletionTimestamp"):
+            if not finalizer.has_finalizer(canary):
+                return TickResult(gone=True, summary="deleted")
+            try:
+                fspec: CanarySpec | None = parse_canary(canary)
+            except SpecError:
+                fspec = None
+            summary = finalizer.finalize(self, canary, fspec)
+            interval = fspec.analysis.interval if fspec else 10.0
+            # keep ticking while the finalizer holds the object (Flagger requeues on error)
+            return TickResult(interval=min(interval, 10.0), summary=summary,
+                              phase=finalizer.TERMINATING)
         try:
             spec = parse_canary(canary)
         except SpecError as e:
@@ -111,6 +124,9 @@ class CanaryRunner:
                                  f"implement; set gatewayapi:v1beta1 or gatewayapi:v1")]))
             return TickResult(summary="invalid spec: spec.provider",
                               phase=(canary.get("status") or {}).get("phase", ""))
+        if spec.revert_on_deletion != finalizer.has_finalizer(canary):
+            # controller.go:306 adds it; opting out removes it (controller.go:168)
+            finalizer.set_finalizer(self.client, canary, spec.revert_on_deletion)
         status = dict(canary.get("status") or {})
         if any(c.get("type") == SPEC_CONDITION for c in status.get("conditions") or []):
             status["conditions"] = [c for c in status["conditions"]

@@ -119,6 +119,7 @@ class CanarySpec:
     suspend: bool = False
     provider: str = "gatewayapi:v1beta1"
     metrics_server: str = ""
+    revert_on_deletion: bool = False
     spec_provider: str = ""  # spec.provider as written ("" = the engine's -mesh-provider)
 
     @property
@@ -159,6 +160,7 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
                          default=600, minimum=1)
     skip = r.boolean(spec.get("skipAnalysis"), "spec.skipAnalysis") or analysis_obj is None
     suspend = r.boolean(spec.get("suspend"), "spec.suspend")
+    revert = r.boolean(spec.get("revertOnDeletion"), "spec.revertOnDeletion")
     metrics_server = r.string(spec.get("metricsServer"), "spec.metricsServer")
     if r.problems:
         raise SpecError("Canary", f"{name}.{namespace}", r.problems)
@@ -166,7 +168,8 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
                       target_api_version=t_api, target_kind=t_kind, target_name=t_name,
                       service=service, analysis=analysis, progress_deadline_seconds=deadline,
                       skip_analysis=skip, suspend=suspend, provider=provider,
-                      metrics_server=metrics_server, spec_provider=spec_provider)
+                      metrics_server=metrics_server, spec_provider=spec_provider,
+                      revert_on_deletion=revert)
 
 
 def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> ServiceSpec:
