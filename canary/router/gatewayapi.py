@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from canary.kube.client import KubeClient, NotFound, Obj, retry_on_conflict
-from canary.router.kubernetes import owner_ref
+from canary.router.kubernetes import FLUX_ANNOTATIONS, owner_ref
 from canary.spec.canary import CanarySpec
 
 API_VERSION = "gateway.networking.k8s.io/v1beta1"
@@ -99,9 +99,10 @@ def reconcile(client: KubeClient, c: CanarySpec, canary: Obj) -> Obj:
         except NotFound:
             md: dict[str, Any] = {"name": c.service.name, "namespace": c.namespace,
                                   "ownerReferences": [owner_ref(canary)]}
-            for k in ("labels", "annotations"):
-                if meta.get(k):
-                    md[k] = dict(meta[k])
+            if meta.get("labels"):
+                md["labels"] = dict(meta["labels"])
+            # gateway_api_v1beta1.go Reconcile: apex annotations + filterMetadata's Flux keys
+            md["annotations"] = {**(meta.get("annotations") or {}), **FLUX_ANNOTATIONS}
             obj = {"apiVersion": API_VERSION, "kind": "HTTPRoute", "metadata": md,
                    "spec": route_spec(c, 100, 0)}
             return client.create(obj, namespace=c.namespace)

@@ -102,6 +102,7 @@ class ServiceSpec:
     canary_meta: dict = field(default_factory=dict)
     app_protocol: str = ""
     match: tuple[dict, ...] = ()  # spec.service.match as Gateway API HTTPRouteMatches
+    port_discovery: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> Service
         primary_meta=r.mapping(svc.get("primary"), "spec.service.primary"),
         canary_meta=r.mapping(svc.get("canary"), "spec.service.canary"),
         app_protocol=r.string(svc.get("appProtocol"), "spec.service.appProtocol"),
+        port_discovery=r.boolean(svc.get("portDiscovery"), "spec.service.portDiscovery"),
         match=tuple(route_matches(r, r.list_(svc.get("match"), "spec.service.match"),
                                   "spec.service.match")))
 
