@@ -47,9 +47,11 @@ def restart_engine(ctx: ScenarioContext, flags: list[str],
 
 
 def field_value(obj: dict[str, Any], path: str) -> Any:
-    """``.status.iterations`` / ``metadata.finalizers`` -> the value, or None when absent."""
+    """``.status.iterations`` / ``metadata.finalizers`` -> the value, or None when absent;
+    ``\\.`` is a literal dot in a key, as in kubectl's jsonpath (``a\\.b/c``)."""
     cur: Any = obj
-    for part in path.strip(".").split("."):
+    parts = [p.replace("\0", ".") for p in path.replace("\\.", "\0").strip(".").split(".")]
+    for part in parts:
         if isinstance(cur, dict):
             cur = cur.get(part)
         elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
