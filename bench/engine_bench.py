@@ -130,7 +130,7 @@ def controller_bench(n: int, seconds: float) -> None:
                     lateness.append(late)
                     ticks[0] += 1
 
-            ctl = FlaggerController(client, Clock(0.1), NS, metrics_server=prom_url,
+            ctl = FlaggerController(client, Clock(0.1), NS, metrics_override=prom_url,
                                     on_tick=on_tick)
             t = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
             t.start()

@@ -13,4 +13,5 @@ MODULES = (
     "canary.steps.latency",
     "canary.steps.policy",
     "canary.steps.argo_analysis",
+    "canary.steps.flagger_upstream",
 )

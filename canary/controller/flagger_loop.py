@@ -32,6 +32,7 @@ class FlaggerController:
     def __init__(self, client: KubeClient, clock: Clock, namespace: str | None = None, *,
                  metrics: EngineMetrics | None = None, metrics_server: str | None = None,
                  resolve_url: Callable[..., str] | None = None, workers: int = 32,
+                 mesh_provider: str = "gatewayapi:v1beta1", metrics_override: str | None = None,
                  on_tick: Callable[[str, float, TickResult | None], None] | None = None) -> None:
         self.client = client
         self.clock = clock
@@ -39,7 +40,8 @@ class FlaggerController:
         self.metrics = metrics or EngineMetrics()
         self.recorder = EventRecorder(client, "flagger", clock.now)
         self.runner = CanaryRunner(client, clock, self.recorder, self.metrics, metrics_server,
-                                   resolve_url)
+                                   resolve_url, mesh_provider=mesh_provider,
+                                   metrics_override=metrics_override)
         self.workers = workers
         self.on_tick = on_tick  # (key, lateness wall seconds, result) for benchmarks/tests
         self._heap: list[tuple[float, str]] = []

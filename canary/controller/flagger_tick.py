@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary.clock import Clock, format_duration
+from canary.controller import flagger_finalizer as finalizer
 from canary.controller.metrics_registry import EngineMetrics
 from canary.controller.webhooks import WebhookCaller, canary_checksum
 from canary.engine import flagger
 from canary.engine.analysis import (
-    BUILTIN_QUERIES,
     MetricOutcome,
     external_check_failed,
     judge_metric,
@@ -38,6 +38,7 @@ from canary.engine.types import (
 )
 from canary.kube.client import ApiError, KubeClient, NotFound, Obj
 from canary.kube.events import EventRecorder
+from canary.metrics.observers import metrics_provider, observer_for
 from canary.metrics.prometheus import (
     NoValuesFound,
     PrometheusProvider,
@@ -48,12 +49,16 @@ from canary.metrics.prometheus import (
 )
 from canary.router import gatewayapi, kubernetes
 from canary.spec.canary import API_VERSION, BUILTIN_METRICS, CanarySpec, MetricSpec, parse_canary
-from canary.spec.errors import SpecError
+from canary.spec.errors import Problem, SpecError
 from canary.spec.metrictemplate import parse_metric_template
 
 log = logging.getLogger("canary.flagger")
 
-DEFAULT_METRICS_SERVER = "http://prometheus:9090"
+# Flagger's Linkerd install (kustomize/linkerd/patch.yaml): -mesh-provider=gatewayapi:v1beta1
+# -metrics-server=http://prometheus.linkerd-viz:9090 (Flagger's own flag default is
+# http://prometheus:9090, cmd/flagger/main.go:98)
+DEFAULT_METRICS_SERVER = "http://prometheus.linkerd-viz:9090"
+DEFAULT_MESH_PROVIDER = "gatewayapi:v1beta1"
 SPEC_CONDITION = "SpecValid"
 
 
@@ -71,12 +76,19 @@ class CanaryRunner:
 
     def __init__(self, client: KubeClient, clock: Clock, recorder: EventRecorder,
                  metrics: EngineMetrics | None = None, metrics_server: str | None = None,
-                 resolve_url: Any = None, webhooks: WebhookCaller | None = None) -> None:
+                 resolve_url: Any = None, webhooks: WebhookCaller | None = None,
+                 mesh_provider: str = DEFAULT_MESH_PROVIDER,
+                 metrics_override: str | None = None) -> None:
         self.client = client
         self.clock = clock
         self.recorder = recorder
         self.metrics = metrics
-        self.metrics_server = metrics_server
+        # -metrics-server: the Prometheus of the builtin metrics (spec.metricsServer wins)
+        self.metrics_server = metrics_server or DEFAULT_METRICS_SERVER
+        self.mesh_provider = mesh_provider
+        # not a Flagger flag: an engine outside the cluster (kind) reaches Prometheus through a
+        # port-forward, so this replaces every address, templates' included
+        self.metrics_override = metrics_override
         self.resolve_url = resolve_url or (lambda url, namespace=None: url)
         self.webhooks = webhooks or WebhookCaller(clock, self.resolve_url)
 
@@ -84,14 +96,37 @@ class CanaryRunner:
 
     def tick(self, namespace: str, name: str) -> TickResult:
         canary = self.client.get_or_none(API_VERSION, "Canary", name, namespace)
-        if canary is None or canary.get("metadata", {}).get("deletionTimestamp"):
+        if canary is None:
             return TickResult(gone=True, summary="deleted")
+        if canary.get("metadata", {}).get("deletionTimestamp"):
+            if not finalizer.has_finalizer(canary):
+                return TickResult(gone=True, summary="deleted")
+            try:
+                fspec: CanarySpec | None = parse_canary(canary)
+            except SpecError:
+                fspec = None
+            summary = finalizer.finalize(self, canary, fspec)
+            interval = fspec.analysis.interval if fspec else 10.0
+            # keep ticking while the finalizer holds the object (Flagger requeues on error)
+            return TickResult(interval=min(interval, 10.0), summary=summary,
+                              phase=finalizer.TERMINATING)
         try:
             spec = parse_canary(canary)
         except SpecError as e:
             self._invalid(canary, e)
             return TickResult(summary=f"invalid spec: {e.summary()}",
                               phase=(canary.get("status") or {}).get("phase", ""))
+        if not spec.spec_provider and not self.mesh_provider.startswith("gatewayapi"):
+            # Flagger routes such a canary with its -mesh-provider's router (SMI for linkerd)
+            self._invalid(canary, SpecError("Canary", f"{spec.name}.{spec.namespace}", [Problem(
+                "spec.provider", f"required: the engine runs with -mesh-provider="
+                                 f"{self.mesh_provider}, whose router this engine does not "
+                                 f"implement; set gatewayapi:v1beta1 or gatewayapi:v1")]))
+            return TickResult(summary="invalid spec: spec.provider",
+                              phase=(canary.get("status") or {}).get("phase", ""))
+        if spec.revert_on_deletion != finalizer.has_finalizer(canary):
+            # controller.go:306 adds it; opting out removes it (controller.go:168)
+            finalizer.set_finalizer(self.client, canary, spec.revert_on_deletion)
         status = dict(canary.get("status") or {})
         if any(c.get("type") == SPEC_CONDITION for c in status.get("conditions") or []):
             status["conditions"] = [c for c in status["conditions"]
@@ -246,13 +281,21 @@ class CanaryRunner:
         """Flagger's one-off availability check while a canary initializes (events only)."""
         problems = []
         for m in spec.analysis.metrics:
+            if m.name in BUILTIN_METRICS:
+                address = self.metrics_override or spec.metrics_server or self.metrics_server
+                try:
+                    PrometheusProvider(self.resolve_url(address, spec.namespace)
+                                       ).run_query("vector(1)")
+                except Exception as e:  # noqa: BLE001 - QueryError or an unknown address
+                    problems.append(f"prometheus not avaiable: {e}")  # sic
+                continue
             if m.template_ref is None:
                 continue
             ref = m.template_ref
             try:
                 tpl = parse_metric_template(
                     self.client.get(API_VERSION, "MetricTemplate", ref.name, ref.namespace))
-                url = self.resolve_url(self.metrics_server or tpl.address, spec.namespace)
+                url = self.resolve_url(self.metrics_override or tpl.address, spec.namespace)
                 PrometheusProvider(url, tpl.headers).run_query("vector(1)")
             except NotFound:
                 problems.append(f"metric template {ref.name}.{ref.namespace} not found")
@@ -277,7 +320,8 @@ class CanaryRunner:
         values: dict[str, float] = {}
         for m in spec.analysis.metrics:
             outcome = self.query_metric(spec, m)
-            ev = judge_metric(spec, m, outcome)
+            ev = judge_metric(spec, m, outcome,
+                              metrics_provider(self.mesh_provider, spec.spec_provider))
             if outcome.value is not None:
                 values[m.name] = outcome.value
             if ev is not None:
@@ -294,6 +338,26 @@ class CanaryRunner:
                 return ""  # Flagger passes an empty interval to templates
             secs = 60.0
         return format_duration(self.clock.scaled(secs))
+
+    def _builtin(self, spec: CanarySpec, m: MetricSpec, observer: Any, query: str,
+                 address: str) -> MetricOutcome:
+        """A builtin metric through its observer (pkg/metrics/observers/*.go)."""
+        wrap = m.name == "request-duration" or observer.wraps_success_rate
+        prefix = "running query failed: " if wrap else ""
+        try:
+            url = self.resolve_url(address, spec.namespace)
+        except Exception as e:  # noqa: BLE001 - ResolveError: the address is unknown here
+            return MetricOutcome(error_kind="query",
+                                 error=f"cannot resolve prometheus address {address}: {e}")
+        try:
+            value = PrometheusProvider(url).run_query(query)
+        except NoValuesFound as e:
+            return MetricOutcome(error_kind="no-values", error=f"{prefix}{e}")
+        except QueryError as e:
+            return MetricOutcome(error_kind="query", error=f"{prefix}{e}")
+        if m.name == "request-duration":
+            value = observer.duration_ms(value)
+        return MetricOutcome(value=value)
 
     def query_metric(self, spec: CanarySpec, m: MetricSpec) -> MetricOutcome:
         if m.template_ref is not None:
@@ -314,18 +378,27 @@ class CanaryRunner:
                 query = render(tpl.query, model, ref.name)
             except RenderError as e:
                 return MetricOutcome(error_kind="render", template=tname, error=str(e))
-            address = self.metrics_server or tpl.address
+            address = self.metrics_override or tpl.address
             headers = tpl.headers
         elif m.query or m.name in BUILTIN_METRICS:
             tname = ""
             model = TemplateModel(spec.name, spec.namespace, spec.target_name, spec.service.name,
                                   self._interval(m, "1m"), dict(m.template_variables))
+            observer = None
+            if not m.query:
+                provider = metrics_provider(self.mesh_provider, spec.spec_provider)
+                observer = observer_for(provider)
+                if observer is None:
+                    return MetricOutcome(error_kind="query", error=f"no builtin {m.name} query "
+                                         f"for metrics provider {provider!r} in this engine")
             try:
-                query = render(m.query or BUILTIN_QUERIES[m.name], model, m.name)
+                query = render(m.query or observer.queries[m.name], model, m.name)
             except RenderError as e:
                 return MetricOutcome(error_kind="query", error=str(e))
-            address = self.metrics_server or spec.metrics_server or DEFAULT_METRICS_SERVER
+            address = self.metrics_override or spec.metrics_server or self.metrics_server
             headers = {}
+            if observer is not None:
+                return self._builtin(spec, m, observer, query, address)
         else:
             return MetricOutcome(error_kind="unconfigured")
         if not address:

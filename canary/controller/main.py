@@ -30,8 +30,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="kubeconfig of the cluster (default $KUBECONFIG or ~/.kube/config)")
     p.add_argument("--context", help="kubeconfig context (default: current-context)")
     p.add_argument("--namespace", help="watch only this namespace (default: all)")
-    p.add_argument("--metrics-server",
-                   help="Prometheus URL overriding every MetricTemplate's provider.address")
+    p.add_argument("--metrics-server", default=None,
+                   help="Prometheus URL of the builtin metrics, as Flagger's -metrics-server "
+                        "(default http://prometheus.linkerd-viz:9090, Flagger's Linkerd install)")
+    p.add_argument("--mesh-provider", default="gatewayapi:v1beta1",
+                   help="Flagger's -mesh-provider: picks the builtin metrics' queries and the "
+                        "router of canaries without spec.provider (default gatewayapi:v1beta1)")
+    p.add_argument("--metrics-address-override",
+                   help="not a Flagger flag: a Prometheus URL replacing every address, "
+                        "MetricTemplates' included (an engine outside the cluster, via a "
+                        "port-forward)")
     p.add_argument("--time-scale", type=float, default=None,
                    help="wall seconds per spec second (0.05 makes a 10s interval 0.5s); "
                         "default: the scale the cluster publishes (ConfigMap "
@@ -93,8 +101,21 @@ def _sandbox_dir(args: argparse.Namespace) -> str | None:
     return None
 
 
+GO_FLAGS = ("metrics-server", "mesh-provider")
+
+
+def go_style(argv: list[str]) -> list[str]:
+    """Accept Flagger's Go flag spelling (``-metrics-server=URL``) for its flags."""
+    out = []
+    for a in argv:
+        name = a[1:].split("=", 1)[0]
+        out.append("-" + a if a.startswith("-") and not a.startswith("--")
+                   and name in GO_FLAGS else a)
+    return out
+
+
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(go_style(argv))
     setup_logging(args.log_format)
     if args.time_scale is not None and args.time_scale <= 0:
         print(f"canary engine: --time-scale must be > 0, got {args.time_scale}", file=sys.stderr)
@@ -139,10 +160,12 @@ def main(argv: list[str]) -> int:
     print(f"canary engine: metrics on http://127.0.0.1:{server.port}/metrics", flush=True)
     log.info("engine starting: server=%s namespace=%s time-scale=%s metrics-server=%s",
              client.config.server, args.namespace or "<all>", args.time_scale,
-             args.metrics_server or "<from MetricTemplates>")
+             args.metrics_server or "http://prometheus.linkerd-viz:9090 (default)")
 
     flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
-                                metrics_server=args.metrics_server, resolve_url=resolver)
+                                metrics_server=args.metrics_server, resolve_url=resolver,
+                                mesh_provider=args.mesh_provider,
+                                metrics_override=args.metrics_address_override)
     threads = [threading.Thread(target=flagger.run, args=(stop,), name="flagger", daemon=True)]
     if importlib.util.find_spec("canary.controller.argo_loop") is not None:
         from canary.controller.argo_loop import RolloutController

@@ -64,9 +64,11 @@ def judge_metric(c: CanarySpec, m: MetricSpec, o: MetricOutcome,
             return Event(WARNING, f"Metric template {o.template} query render error: {o.error}")
         if builtin:
             if o.error_kind == "no-values":
+                # request-duration's message has no error suffix (scheduler_metrics.go)
+                tail = f": {o.error}" if m.name == "request-success-rate" else ""
                 return Event(WARNING, f"Halt advancement no values found for {observer} metric "
                                       f"{m.name} probably {c.target_name}.{c.namespace} is not "
-                                      f"receiving traffic: {o.error}")
+                                      f"receiving traffic{tail}")
             return Event(WARNING, f"Prometheus query failed: {o.error}")
         if m.template_ref is None:  # deprecated inline query
             if o.error_kind == "no-values":
@@ -112,15 +114,3 @@ def external_check_failed(c: CanarySpec, hook: str, error: str) -> Event:
     return Event(WARNING, f"Halt {c.name}.{c.namespace} advancement external check {hook} "
                           f"failed {error}")
 
-
-# Linkerd observer queries for the builtin metrics (pkg/metrics/observers/linkerd.go)
-BUILTIN_QUERIES = {
-    "request-success-rate": (
-        'sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}", '
-        'classification!="failure", direction="inbound"}[{{ interval }}])) / '
-        'sum(rate(response_total{namespace="{{ namespace }}", deployment=~"{{ target }}", '
-        'direction="inbound"}[{{ interval }}])) * 100'),
-    "request-duration": (
-        'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{namespace="{{ namespace }}", '
-        'deployment=~"{{ target }}", direction="inbound"}[{{ interval }}])) by (le))'),
-}

@@ -24,6 +24,7 @@ from canary.engine.status import (
     WAITING,
     WAITING_PROMOTION,
     set_failed_checks,
+    set_iterations,
     set_phase,
     set_weight,
     spec_changed,
@@ -249,6 +250,11 @@ class _Tick:
                 self.d.status = set_failed_checks(self.st, fc + 1, now)
                 return self.done(f"analysis failed, failedChecks {fc + 1}")
 
+        if a.strategy == "ab-testing":
+            return self.run_ab(phase)
+        if a.strategy == "blue-green":
+            return self.run_blue_green(phase)
+
         step = a.next_step_weight(cw)
         if cw < a.max_weight:
             # Flagger asks confirm-traffic-increase only for a positive step, then moves the
@@ -271,10 +277,18 @@ class _Tick:
         results = self.hooks("confirm-promotion", PROGRESSING)
         if results is None:
             return self.need("hooks", "confirm-promotion", PROGRESSING)
+        return self.promote(phase, results)
+
+    # -- A/B testing and blue/green (scheduler.go runAB / runBlueGreen) -----------------------
+
+    def promote(self, phase: str, results: list) -> Decision:
+        """Confirm-promotion results, then copy the template and start Promoting."""
+        c, now = self.c, self.obs.now
         for h in results:
             if not h.ok:
                 if phase != WAITING_PROMOTION:
-                    self.d.status = set_phase(self.st, WAITING_PROMOTION, now)
+                    self.d.status = set_phase(self.st, WAITING_PROMOTION, now,
+                                              c.analysis.iterations)
                     self.event(WARNING, f"Halt {self.cn} advancement waiting for promotion "
                                         f"approval {h.name}")
                 return self.done("waiting for promotion approval")
@@ -283,6 +297,44 @@ class _Tick:
         self.d.actions.append(Promote())
         self.d.status = set_phase(self.st, PROMOTING, now)
         return self.done("promoting")
+
+    def advance_iteration(self) -> Decision:
+        done = int(self.st.get("iterations") or 0) + 1
+        self.d.status = set_iterations(self.st, done, self.obs.now)
+        self.event(NORMAL, f"Advance {self.cn} canary iteration {done}/"
+                           f"{self.c.analysis.iterations}")
+        return self.done(f"iteration {done}")
+
+    def run_ab(self, phase: str) -> Decision:
+        """Matching requests go to the canary for ``iterations`` ticks, then promotion."""
+        total = self.c.analysis.iterations
+        if total > int(self.st.get("iterations") or 0):
+            self.d.actions.append(SetRoutes(0, 100))
+            return self.advance_iteration()
+        results = self.hooks("confirm-promotion", PROGRESSING)
+        if results is None:
+            return self.need("hooks", "confirm-promotion", PROGRESSING)
+        return self.promote(phase, results)
+
+    def run_blue_green(self, phase: str) -> Decision:
+        """``iterations`` ticks of analysis on the idle canary, all traffic to it for one more
+        tick, then promotion."""
+        total, done = self.c.analysis.iterations, int(self.st.get("iterations") or 0)
+        if total > done:
+            return self.advance_iteration()
+        results = self.hooks("confirm-promotion", PROGRESSING)
+        if results is None:
+            return self.need("hooks", "confirm-promotion", PROGRESSING)
+        if total == done:
+            if not all(h.ok for h in results):
+                return self.promote(phase, results)  # -> WaitingPromotion
+            for h in results:
+                self.event(NORMAL, f"Confirm-promotion check {h.name} passed")
+            self.event(NORMAL, "Routing all traffic to canary")
+            self.d.actions.append(SetRoutes(0, 100))
+            self.d.status = set_iterations(self.st, done + 1, self.obs.now)
+            return self.done("routing all traffic to canary")
+        return self.promote(phase, results)
 
 
 def tick(spec: CanarySpec, status: dict[str, Any], obs: Observations) -> Decision:

@@ -56,13 +56,18 @@ def sync_status(st: dict[str, Any], phase: str, applied_hash: str, now: float,
     return st
 
 
-def set_phase(st: dict[str, Any], phase: str, now: float) -> dict[str, Any]:
+def set_phase(st: dict[str, Any], phase: str, now: float,
+              analysis_iterations: int = 0) -> dict[str, Any]:
     st = copy.deepcopy(st)
     st["phase"] = phase
     st["lastTransitionTime"] = rfc3339(now)
     if phase not in _KEEP_WEIGHT:
         st["canaryWeight"] = 0
         st["iterations"] = 0
+        if phase == WAITING_PROMOTION and analysis_iterations > 0:
+            # pkg/canary/status.go:165 (upstream writes iterations-1 even for 0, i.e. -1, for
+            # the canary strategy; we keep 0 there, which reads the same to every check)
+            st["iterations"] = analysis_iterations - 1
     if phase in (INITIALIZED, SUCCEEDED):
         st["lastPromotedSpec"] = st.get("lastAppliedSpec", "")
     _set_condition(st, phase, now)
@@ -72,6 +77,13 @@ def set_phase(st: dict[str, Any], phase: str, now: float) -> dict[str, Any]:
 def set_failed_checks(st: dict[str, Any], value: int, now: float) -> dict[str, Any]:
     st = copy.deepcopy(st)
     st["failedChecks"] = value
+    st["lastTransitionTime"] = rfc3339(now)
+    return st
+
+
+def set_iterations(st: dict[str, Any], value: int, now: float) -> dict[str, Any]:
+    st = copy.deepcopy(st)
+    st["iterations"] = value
     st["lastTransitionTime"] = rfc3339(now)
     return st
 

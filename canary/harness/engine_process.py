@@ -12,7 +12,9 @@ from pathlib import Path
 
 def engine_command(kubeconfig: Path, time_scale: float, *, sandbox_dir: Path | None = None,
                    context: str | None = None, metrics_server: str | None = None,
-                   python: str = sys.executable, wrapper: Path | None = None) -> list[str]:
+                   python: str = sys.executable, wrapper: Path | None = None,
+                   metrics_override: str | None = None,
+                   extra: list[str] | None = None) -> list[str]:
     """The command line, as a user would type it (``python -m canary.cli engine ...``).
 
     ``wrapper``: a script run instead of ``-m canary.cli engine`` with the same arguments (to
@@ -26,7 +28,9 @@ def engine_command(kubeconfig: Path, time_scale: float, *, sandbox_dir: Path | N
         cmd += ["--context", context]
     if metrics_server:
         cmd += ["--metrics-server", metrics_server]
-    return cmd
+    if metrics_override:
+        cmd += ["--metrics-address-override", metrics_override]
+    return cmd + list(extra or [])
 
 
 class EngineProcess:

@@ -316,7 +316,7 @@ class ClusterEnvironment(Environment):
         if self.implementation != "bundled":
             return None  # real Flagger / Argo Rollouts run in the cluster
         cmd = engine_command(self.kubeconfig, self.time_scale,
-                             metrics_server=self.prometheus_url(), wrapper=self.engine_wrapper)
+                             metrics_override=self.prometheus_url(), wrapper=self.engine_wrapper)
         self.engine = EngineProcess(cmd, self.workdir / "engine.log")
         return self.engine.start()
 

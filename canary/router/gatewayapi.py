@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from canary.kube.client import KubeClient, NotFound, Obj, retry_on_conflict
-from canary.router.kubernetes import owner_ref
+from canary.router.kubernetes import FLUX_ANNOTATIONS, owner_ref
 from canary.spec.canary import CanarySpec
 
 API_VERSION = "gateway.networking.k8s.io/v1beta1"
@@ -18,20 +18,50 @@ API_VERSION = "gateway.networking.k8s.io/v1beta1"
 HTTPROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", API_VERSION)
 
 
+def merge_matches(analysis: list[dict], service: list[dict]) -> list[dict]:
+    """Flagger's mergeMatchConditions (gateway_api_v1beta1.go:597): every service match with
+    the headers / query params of every analysis match."""
+    if not analysis:
+        return service
+    if not service:
+        return analysis
+    out = []
+    for a in analysis:
+        for s in service:
+            m = copy.deepcopy(s)
+            for k in ("headers", "queryParams"):
+                if a.get(k):
+                    m[k] = copy.deepcopy(a[k])
+            out.append(m)
+    return out
+
+
+def _backend(name: str, port: int, weight: int) -> dict[str, Any]:
+    return {"group": "", "kind": "Service", "name": name, "port": port, "weight": weight}
+
+
 def route_spec(c: CanarySpec, primary: int, canary: int) -> dict[str, Any]:
     s = c.service
+    matches = [copy.deepcopy(m) for m in s.match] or \
+        [{"path": {"type": "PathPrefix", "value": "/"}}]
     rule: dict[str, Any] = {
-        "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-        "backendRefs": [
-            {"group": "", "kind": "Service", "name": f"{s.name}-primary", "port": s.port,
-             "weight": primary},
-            {"group": "", "kind": "Service", "name": f"{s.name}-canary", "port": s.port,
-             "weight": canary},
-        ],
+        "matches": matches,
+        "backendRefs": [_backend(f"{s.name}-primary", s.port, primary),
+                        _backend(f"{s.name}-canary", s.port, canary)],
     }
     if s.timeout:
         rule["timeouts"] = {"request": s.timeout}
-    spec: dict[str, Any] = {"parentRefs": [dict(r) for r in s.gateway_refs], "rules": [rule]}
+    rules = [rule]
+    if c.analysis.match:
+        # A/B testing: the weighted rule takes only the matching requests; the others go to
+        # the primary (gateway_api_v1beta1.go Reconcile / SetRoutes "A/B testing")
+        rule["matches"] = merge_matches(list(c.analysis.match), matches)
+        rest: dict[str, Any] = {"matches": copy.deepcopy(matches),
+                                "backendRefs": [_backend(f"{s.name}-primary", s.port, 100)]}
+        if s.timeout:
+            rest["timeouts"] = {"request": s.timeout}
+        rules.append(rest)
+    spec: dict[str, Any] = {"parentRefs": [dict(r) for r in s.gateway_refs], "rules": rules}
     if s.hosts:
         spec["hostnames"] = list(s.hosts)
     return spec
@@ -71,9 +101,10 @@ def reconcile(client: KubeClient, c: CanarySpec, canary: Obj) -> Obj:
         except NotFound:
             md: dict[str, Any] = {"name": c.service.name, "namespace": c.namespace,
                                   "ownerReferences": [owner_ref(canary)]}
-            for k in ("labels", "annotations"):
-                if meta.get(k):
-                    md[k] = dict(meta[k])
+            if meta.get("labels"):
+                md["labels"] = dict(meta["labels"])
+            # gateway_api_v1beta1.go Reconcile: apex annotations + filterMetadata's Flux keys
+            md["annotations"] = {**(meta.get("annotations") or {}), **FLUX_ANNOTATIONS}
             obj = {"apiVersion": API_VERSION, "kind": "HTTPRoute", "metadata": md,
                    "spec": route_spec(c, 100, 0)}
             return client.create(obj, namespace=c.namespace)

@@ -11,6 +11,10 @@ from canary.kube.client import KubeClient, NotFound, Obj, retry_on_conflict
 from canary.spec.canary import API_VERSION, CanarySpec
 
 SELECTOR_LABELS = ("app", "name", "app.kubernetes.io/name")
+SIDECARS = ("istio-proxy", "envoy")  # pkg/canary/util.go sidecars, never discovered
+# pkg/router/util.go:31 filterMetadata: keep Flux from reverting objects Flagger manages
+FLUX_ANNOTATIONS = {"kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+                    "helm.toolkit.fluxcd.io/driftDetection": "disabled"}
 INCLUDE_LABEL_PREFIX = ("app.kubernetes.io",)  # Flagger's Linkerd install: -include-label-prefix
 
 
@@ -105,23 +109,50 @@ def scale(client: KubeClient, namespace: str, name: str, replicas: int) -> None:
                  namespace=namespace)
 
 
+def discovered_ports(c: CanarySpec, target: Obj) -> list[tuple[str, int]]:
+    """``service.portDiscovery``: every container port but the service's own (port, or
+    targetPort by number or name) and sidecars'; unnamed ones are ``tcp-<container>-<index>``
+    (pkg/canary/util.go:36 getPorts)."""
+    if not c.service.port_discovery:
+        return []
+    tp = c.service.target_port
+    out: dict[str, int] = {}
+    containers = (((target.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers") or []
+    for cont in containers:
+        if cont.get("name") in SIDECARS:
+            continue
+        for i, p in enumerate(cont.get("ports") or []):
+            cp = int(p.get("containerPort") or 0)
+            if (isinstance(tp, int) and cp == tp) or (isinstance(tp, str) and p.get("name") == tp):
+                continue
+            out[p.get("name") or f"tcp-{cont.get('name')}-{i}"] = cp
+    return sorted(out.items(), key=lambda kv: (kv[1], kv[0]))
+
+
 def _service(c: CanarySpec, canary: Obj, name: str, selector: dict[str, str],
-             label: str, meta: dict) -> Obj:
+             label: str, meta: dict, extra_ports: list[tuple[str, int]] | None = None) -> Obj:
     port: dict[str, Any] = {"name": c.service.port_name, "protocol": "TCP",
                             "port": c.service.port, "targetPort": c.service.target_port}
     if c.service.app_protocol:
         port["appProtocol"] = c.service.app_protocol
+    ports = [port] + [{"name": n, "protocol": "TCP", "port": p, "targetPort": p}
+                      for n, p in extra_ports or []]
     md: dict[str, Any] = {"name": name, "namespace": c.namespace,
                           "labels": dict(meta.get("labels") or {}, **{label: name}),
+                          "annotations": {**(meta.get("annotations") or {}), **FLUX_ANNOTATIONS},
                           "ownerReferences": [owner_ref(canary)]}
-    if meta.get("annotations"):
-        md["annotations"] = dict(meta["annotations"])
     return {"apiVersion": "v1", "kind": "Service", "metadata": md,
-            "spec": {"type": "ClusterIP", "selector": selector, "ports": [port]}}
+            "spec": {"type": "ClusterIP", "selector": selector, "ports": ports}}
+
+
+def _port_key(p: dict[str, Any]) -> tuple:
+    return (p.get("port"), p.get("name"))
 
 
 def reconcile_service(client: KubeClient, desired: Obj) -> None:
     md = desired["metadata"]
+    owner = md["ownerReferences"][0]
 
     def write() -> Obj:
         try:
@@ -129,12 +160,24 @@ def reconcile_service(client: KubeClient, desired: Obj) -> None:
         except NotFound:
             return client.create(desired, namespace=md["namespace"])
         spec = svc.setdefault("spec", {})
-        want_ports = desired["spec"]["ports"]
-        have = [{k: p.get(k) for k in want_ports[0]} for p in spec.get("ports") or []]
-        if spec.get("selector") == desired["spec"]["selector"] and have == want_ports:
+        want_ports = sorted(desired["spec"]["ports"], key=_port_key)
+        have_ports = sorted(spec.get("ports") or [], key=_port_key)
+        same_ports = len(have_ports) == len(want_ports) and all(
+            {k: h.get(k) for k in w} == w for h, w in zip(have_ports, want_ports, strict=True))
+        smd = svc.setdefault("metadata", {})
+        owned = any(r.get("kind") == "Canary" and r.get("uid") == owner["uid"]
+                    for r in smd.get("ownerReferences") or [])
+        # labels and annotations are managed only on Services the canary created
+        same_meta = not owned or (smd.get("labels") == md["labels"]
+                                  and smd.get("annotations") == md["annotations"])
+        if spec.get("selector") == desired["spec"]["selector"] and same_ports and same_meta:
             return svc
         spec["selector"] = desired["spec"]["selector"]
-        spec["ports"] = want_ports
+        spec["ports"] = desired["spec"]["ports"]
+        if owned:
+            smd["labels"], smd["annotations"] = md["labels"], dict(md["annotations"])
+        # kubernetes_default.go:264: every Service Flagger updates gets the Flux annotations
+        smd["annotations"] = {**(smd.get("annotations") or {}), **FLUX_ANNOTATIONS}
         return client.update(svc)
 
     retry_on_conflict(write)
@@ -145,10 +188,12 @@ def reconcile_services(client: KubeClient, c: CanarySpec, canary: Obj, target: O
     """``<svc>-canary`` and ``<svc>-primary`` always; the apex ``<svc>`` when ``apex``."""
     label, value = selector_label(c, target)
     s = c.service
+    ports = discovered_ports(c, target)
     reconcile_service(client, _service(c, canary, f"{s.name}-canary", {label: value}, label,
-                                       s.canary_meta))
+                                       s.canary_meta, ports))
     reconcile_service(client, _service(c, canary, f"{s.name}-primary",
-                                       {label: f"{value}-primary"}, label, s.primary_meta))
+                                       {label: f"{value}-primary"}, label, s.primary_meta,
+                                       ports))
     if apex:
         reconcile_service(client, _service(c, canary, s.name, {label: f"{value}-primary"}, label,
-                                           s.apex_meta))
+                                           s.apex_meta, ports))

@@ -61,6 +61,7 @@ SHIMS: dict[str, str] = {
     "loadtester": "loadtester",
     "hey": "hey",
     "curl": "curl",
+    "grpc_health_probe": "grpc_health",
 }
 APPS = ("podinfo", "loadgen", "frontend", "loadtester")
 

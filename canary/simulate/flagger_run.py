@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from canary.clock import FakeClock, format_duration
 from canary.engine import flagger
-from canary.engine.analysis import BUILTIN_QUERIES, MetricOutcome, judge_metric
+from canary.engine.analysis import MetricOutcome, judge_metric
 from canary.engine.types import (
     AnalysisResult,
     HookResult,
@@ -21,6 +21,7 @@ from canary.engine.types import (
     ScaleTarget,
     SetRoutes,
 )
+from canary.metrics.observers import LINKERD_QUERIES
 from canary.metrics.prometheus import RenderError, TemplateModel, render
 from canary.simulate.manifests import SimulationError
 from canary.simulate.queries import QueryShape, UnsupportedQuery, classify
@@ -77,7 +78,9 @@ def _metric_plan(c: CanarySpec, m: MetricSpec,
         query, interval = tpl.query, format_duration(secs) if secs is not None else ""
     elif m.query or m.name in BUILTIN_METRICS:
         tname = ""
-        query, interval = m.query or BUILTIN_QUERIES[m.name], format_duration(secs or 60.0)
+        # the Linkerd observer's queries: the traffic model is Linkerd's proxy metrics
+        # (an engine run with -mesh-provider=linkerd; canary/metrics/observers.py)
+        query, interval = m.query or LINKERD_QUERIES[m.name], format_duration(secs or 60.0)
     else:
         return MetricPlan(m, fixed=MetricOutcome(error_kind="unconfigured"))
     model = TemplateModel(c.name, c.namespace, c.target_name, c.service.name, interval,

@@ -1,7 +1,7 @@
 """Which of the modelled query shapes a rendered PromQL query is.
 
 The simulator does not evaluate arbitrary PromQL: it knows the seed's success-rate template and
-Flagger's two builtin Linkerd queries (canary/engine/analysis.py BUILTIN_QUERIES), whose inputs
+Flagger's two builtin Linkerd queries (canary/metrics/observers.py LINKERD_QUERIES), whose inputs
 (``response_total`` and ``response_latency_ms_bucket`` of the target's pods) the traffic model
 produces. Anything else is refused with a message naming the metric.
 """

@@ -63,6 +63,14 @@ class AnalysisSpec:
     canary_ready_threshold: int = 100
     metrics: tuple[MetricSpec, ...] = ()
     webhooks: tuple[WebhookSpec, ...] = ()
+    match: tuple[dict, ...] = ()  # Gateway API HTTPRouteMatch objects (A/B testing)
+
+    @property
+    def strategy(self) -> str:
+        """Flagger's DeploymentStrategy (pkg/apis/flagger/v1beta1/canary.go:693)."""
+        if self.iterations > 0:
+            return "ab-testing" if self.match else "blue-green"
+        return "canary"
 
     def hooks(self, type_: str) -> list[WebhookSpec]:
         return [h for h in self.webhooks if h.type == type_]
@@ -98,6 +106,8 @@ class ServiceSpec:
     primary_meta: dict = field(default_factory=dict)
     canary_meta: dict = field(default_factory=dict)
     app_protocol: str = ""
+    match: tuple[dict, ...] = ()  # spec.service.match as Gateway API HTTPRouteMatches
+    port_discovery: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ class CanarySpec:
     suspend: bool = False
     provider: str = "gatewayapi:v1beta1"
     metrics_server: str = ""
+    revert_on_deletion: bool = False
+    spec_provider: str = ""  # spec.provider as written ("" = the engine's -mesh-provider)
 
     @property
     def key(self) -> str:
@@ -140,7 +152,8 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
         r.bad("spec.targetRef.kind", f"only Deployment targets are supported, got {t_kind!r}")
     t_api = r.string(tref.get("apiVersion"), "spec.targetRef.apiVersion", default="apps/v1")
 
-    provider = r.string(spec.get("provider"), "spec.provider", default="gatewayapi:v1beta1")
+    spec_provider = r.string(spec.get("provider"), "spec.provider")
+    provider = spec_provider or "gatewayapi:v1beta1"
     if not provider.startswith("gatewayapi"):
         r.bad("spec.provider", f"only gatewayapi:v1beta1 / gatewayapi:v1 are supported, "
                                f"got {provider!r}")
@@ -153,6 +166,7 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
                          default=600, minimum=1)
     skip = r.boolean(spec.get("skipAnalysis"), "spec.skipAnalysis") or analysis_obj is None
     suspend = r.boolean(spec.get("suspend"), "spec.suspend")
+    revert = r.boolean(spec.get("revertOnDeletion"), "spec.revertOnDeletion")
     metrics_server = r.string(spec.get("metricsServer"), "spec.metricsServer")
     if r.problems:
         raise SpecError("Canary", f"{name}.{namespace}", r.problems)
@@ -160,7 +174,8 @@ def parse_canary(obj: dict[str, Any]) -> CanarySpec:
                       target_api_version=t_api, target_kind=t_kind, target_name=t_name,
                       service=service, analysis=analysis, progress_deadline_seconds=deadline,
                       skip_analysis=skip, suspend=suspend, provider=provider,
-                      metrics_server=metrics_server)
+                      metrics_server=metrics_server, spec_provider=spec_provider,
+                      revert_on_deletion=revert)
 
 
 def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> ServiceSpec:
@@ -206,7 +221,10 @@ def _parse_service(r: Reader, svc: dict, target: str, namespace: str) -> Service
         apex_meta=r.mapping(svc.get("apex"), "spec.service.apex"),
         primary_meta=r.mapping(svc.get("primary"), "spec.service.primary"),
         canary_meta=r.mapping(svc.get("canary"), "spec.service.canary"),
-        app_protocol=r.string(svc.get("appProtocol"), "spec.service.appProtocol"))
+        app_protocol=r.string(svc.get("appProtocol"), "spec.service.appProtocol"),
+        port_discovery=r.boolean(svc.get("portDiscovery"), "spec.service.portDiscovery"),
+        match=tuple(route_matches(r, r.list_(svc.get("match"), "spec.service.match"),
+                                  "spec.service.match")))
 
 
 def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
@@ -233,9 +251,7 @@ def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
     iterations = r.integer(a.get("iterations"), f"{p}.iterations", minimum=0)
     if a and step == 0 and not steps and not iterations and not r.problems:
         r.bad(p, "one of stepWeight, stepWeights or iterations is required")
-    if iterations and not step and not steps:
-        r.bad(f"{p}.iterations", "blue/green and A/B (iterations) are not supported by this "
-                                 "engine; use stepWeight or stepWeights")
+    match = tuple(route_matches(r, r.list_(a.get("match"), f"{p}.match"), f"{p}.match"))
     promo = r.integer(a.get("stepWeightPromotion"), f"{p}.stepWeightPromotion", minimum=0,
                       maximum=100)
     metrics = tuple(_parse_metric(r, m, f"{p}.metrics[{i}]", namespace)
@@ -249,7 +265,48 @@ def _parse_analysis(r: Reader, a: dict, namespace: str) -> AnalysisSpec:
                                           f"{p}.primaryReadyThreshold", 100, 0, 100) or 100,
         canary_ready_threshold=r.integer(a.get("canaryReadyThreshold"),
                                          f"{p}.canaryReadyThreshold", 100, 0, 100) or 100,
-        metrics=metrics, webhooks=hooks)
+        metrics=metrics, webhooks=hooks, match=match)
+
+
+def _string_match(r: Reader, cond: Any, path: str, kinds: tuple[str, ...]) -> tuple[str, str]:
+    """(kind, value) of an Istio StringMatch such as ``{exact: x}`` / ``{regex: re}``."""
+    cond = r.mapping(cond, path)
+    for kind in kinds:
+        if cond.get(kind) not in (None, ""):
+            return kind, str(cond[kind])
+    r.bad(path, f"Gateway API supports only {' or '.join(kinds)} here, got {cond!r}")
+    return "", ""
+
+
+def route_matches(r: Reader, matches: list, path: str) -> list[dict]:
+    """Istio-style HTTPMatchRequests -> Gateway API HTTPRouteMatches, as Flagger maps them
+    (pkg/router/gateway_api_v1beta1.go:507 mapRouteMatches); headers and query params sorted
+    by name so the route is stable (Go's map order is random)."""
+    out: list[dict] = []
+    types = {"exact": "Exact", "regex": "RegularExpression", "prefix": "PathPrefix"}
+    for i, m in enumerate(matches):
+        mp = f"{path}[{i}]"
+        m = r.mapping(m, mp)
+        match: dict[str, Any] = {}
+        if m.get("uri") is not None:
+            kind, value = _string_match(r, m["uri"], f"{mp}.uri", ("regex", "exact", "prefix"))
+            if kind:
+                match["path"] = {"type": types[kind], "value": value}
+        if m.get("method") is not None:
+            kind, value = _string_match(r, m["method"], f"{mp}.method", ("exact",))
+            if kind:
+                match["method"] = value
+        for field_, out_key in (("headers", "headers"), ("queryParams", "queryParams")):
+            conds = []
+            for key, cond in sorted(r.mapping(m.get(field_), f"{mp}.{field_}").items()):
+                kind, value = _string_match(r, cond, f"{mp}.{field_}.{key}", ("exact", "regex"))
+                if kind:
+                    conds.append({"name": str(key), "type": types[kind], "value": value})
+            if conds:
+                match[out_key] = conds
+        if match:
+            out.append(match)
+    return out
 
 
 def _parse_metric(r: Reader, m: Any, path: str, namespace: str) -> MetricSpec:

@@ -99,7 +99,7 @@ class Engine:
         self.log = open(log, "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [PY, "-m", "canary.controller.main", "--kubeconfig", str(kubeconfig),
-             "--metrics-server", prom, "--time-scale", str(scale), "--namespace", "test",
+             "--metrics-address-override", prom, "--time-scale", str(scale), "--namespace", "test",
              "--log-format", log_format],
             stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
         line = self.proc.stdout.readline() if self.proc.stdout else ""

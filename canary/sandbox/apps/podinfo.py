@@ -373,7 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-seed", type=int, default=None,
                    help="draw faults per request from this seed (reproducible tests)")
     # Flags real podinfo has that this look-alike accepts and ignores.
-    for ignored in ("grpc-port", "grpc-service-name", "backend-url", "data-path", "config-path",
+    p.add_argument("--grpc-port", type=int, default=0,
+                   help="serve grpc.health.v1 on this port (0 = off), as podinfo 6.x")
+    p.add_argument("--grpc-service-name", default="podinfo")
+    for ignored in ("backend-url", "data-path", "config-path",
                     "cache-server", "cert-path", "secure-port", "config", "h2c", "stress-cpu",
                     "stress-memory", "http-server-timeout", "http-client-timeout",
                     "server-shutdown-timeout", "host", "prefix", "otel-service-name"):
@@ -438,8 +441,14 @@ def config_from_args(argv: list[str]) -> Config:
 
 def main(argv: list[str] | None = None) -> int:
     disable_created_metrics()  # podinfo's Go client exposes no *_created series
-    cfg = config_from_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    cfg = config_from_args(argv)
     state = State(cfg)
+    args = build_parser().parse_args(argv)
+    if args.grpc_port:
+        from canary.sandbox.apps.grpc_health import serve as grpc_serve
+
+        grpc_serve(pod_ip(), args.grpc_port, args.grpc_service_name)
     print(
         f"podinfo: version {cfg.version} random-error={cfg.random_error} "
         f"random-delay={cfg.random_delay}",

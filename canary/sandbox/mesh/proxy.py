@@ -22,8 +22,10 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from canary.sandbox.mesh import labels as L
+from canary.sandbox.mesh import opaque
 from canary.sandbox.mesh.forward import HOP_BY_HOP, ConnectFailed, ConnectionPool, Upstream
 from canary.sandbox.mesh.metrics import MeshMetrics
 from canary.sandbox.mesh.routes import Backend, RouteError, route_request
@@ -212,6 +214,14 @@ class _Listener(ThreadingHTTPServer):
         self.mesh = mesh
         self.parent: Backend | None = parent
         super().__init__(addr, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        parent = self.parent
+        if parent is not None and opaque.is_http2(request):
+            eps = self.mesh.state.endpoints(parent.namespace, parent.name, parent.port)
+            opaque.splice(request, eps)
+            return
+        super().finish_request(request, client_address)
 
 
 class Listeners:
