@@ -46,6 +46,10 @@ def rewrite_namespace(text: str, namespace: str) -> str:
 
 def apply_text(ctx: ScenarioContext, text: str, namespace: str | None = None) -> str:
     refs = objects_in(text, namespace)
+    client = ctx.env.client()
+    for ref in refs:  # on a shared cluster the scenario must not delete what it found
+        if ref not in ctx.applied and _exists(client, ref):
+            ctx.preexisting.add(ref)
     args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
     out = ctx.env.kubectl(args, input=text).stdout
     ctx.applied.extend(refs)
@@ -53,6 +57,13 @@ def apply_text(ctx: ScenarioContext, text: str, namespace: str | None = None) ->
         ctx.record(ns)
     ctx.mark("kubectl apply: " + ", ".join(f"{r.kind}/{r.name}" for r in refs))
     return out
+
+
+def _exists(client: Any, ref: Any) -> bool:
+    try:
+        return client.get_or_none(ref.api_version, ref.kind, ref.name, ref.namespace) is not None
+    except Exception:  # noqa: BLE001 - a kind not served yet: nothing of it exists
+        return False
 
 
 def apply_manifest(ctx: ScenarioContext, path: str) -> None:

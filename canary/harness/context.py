@@ -61,6 +61,8 @@ class ScenarioContext:
     time_scale: float
     namespaces_before: set[str] = field(default_factory=set)
     applied: list[ObjectRef] = field(default_factory=list)
+    # applied but already there before the scenario: updated, never deleted by its cleanup
+    preexisting: set[ObjectRef] = field(default_factory=set)
     markers: list[tuple[float, str]] = field(default_factory=list)
     diagnostics: dict[str, str] = field(default_factory=dict)
     cleaned: bool = False
@@ -134,7 +136,7 @@ class ScenarioContext:
             self.env.kubectl(["delete", "namespace", ns, "--wait=false", "--ignore-not-found"],
                              check=False, timeout=30)
         for ref in reversed(self.applied):
-            if ref.namespace in created:
+            if ref.namespace in created or ref in self.preexisting:
                 continue
             try:
                 client.delete(ref.api_version, ref.kind, ref.name, ref.namespace,
@@ -157,6 +159,8 @@ class ScenarioContext:
             if client.get_or_none("v1", "Namespace", ns) is not None:
                 left.append(f"namespace {ns}")
         for ref in self.applied:
+            if ref in self.preexisting:
+                continue
             try:
                 if client.get_or_none(ref.api_version, ref.kind, ref.name, ref.namespace):
                     left.append(str(ref))

@@ -39,29 +39,40 @@ from canary.steps import MODULES as STEP_MODULES
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("canary", "canary harness (features on a sandbox, kind or a cluster)")
-    g.addoption("--env", choices=ENVIRONMENTS, default="sandbox",
-                help="where scenarios run: sandbox (default, Docker-free), kind, existing")
-    g.addoption("--time-scale", type=float, default=None,
-                help="wall seconds per spec second (default 0.05 on the sandbox, 1 elsewhere)")
-    g.addoption("--implementation", choices=IMPLEMENTATIONS, default="bundled",
-                help="the engine under test; flagger and argo-rollouts need --env kind/existing")
-    g.addoption("--report-dir", default="reports",
-                help="where rollouts.html, cucumber.json, junit.xml and timelines go")
+
+    def option(name: str, *aliases: str, **kw: object) -> None:
+        """``--canary-NAME``, with the short name kept as an alias where no other plugin uses
+        it (``dest`` stays the short name's)."""
+        dest = kw.pop("dest", (aliases[0] if aliases else name).lstrip("-").replace("-", "_"))
+        g.addoption(f"--canary-{name}", *aliases, dest=dest, **kw)
+
+    option("env", "--env", choices=ENVIRONMENTS, default="sandbox",
+           help="where scenarios run: sandbox (default, Docker-free), kind, existing")
+    option("time-scale", "--time-scale", type=float, default=None,
+           help="wall seconds per spec second (default 0.05 on the sandbox, 1 elsewhere)")
+    option("implementation", "--implementation", choices=IMPLEMENTATIONS, default="bundled",
+           help="the engine under test; flagger and argo-rollouts need --env kind/existing")
+    option("report-dir", "--report-dir", default="reports",
+           help="where rollouts.html, cucumber.json, junit.xml and timelines go")
     if importlib.util.find_spec("pytest_kind") is None:
-        # pytest-kind owns --kubeconfig when installed; both mean "this kubeconfig file".
-        g.addoption("--kubeconfig", default=None, help="kubeconfig for --env existing")
-    g.addoption("--context", default=None, help="kubeconfig context for --env existing")
-    g.addoption("--allow-existing-cluster", action="store_true",
-                help="allow --env existing to create/delete namespaces on that cluster")
-    g.addoption("--keep-sandbox", action="store_true",
-                help="leave the sandbox (or kind cluster) running after the session")
-    g.addoption("--sandbox-dir", default=None,
-                help="sandbox directory (default: a fresh temporary directory)")
-    g.addoption("--no-engine", action="store_true",
-                help="do not start the bundled engine (one already watches this cluster)")
-    g.addoption("--engine-wrapper", default=None, metavar="SCRIPT",
-                help="run this script instead of `canary engine` (same arguments); for testing "
-                     "the harness against an engine broken on purpose")
+        option("kubeconfig", "--kubeconfig", default=None, help="kubeconfig for --env existing")
+    else:  # pytest-kind owns --kubeconfig; both mean "this kubeconfig file"
+        option("kubeconfig-file", dest="kubeconfig_file", default=None,
+               help="kubeconfig for --env existing")
+    option("context", "--context", default=None, help="kubeconfig context for --env existing")
+    option("allow-existing-cluster", "--allow-existing-cluster", action="store_true",
+           help="allow --env existing to create/delete namespaces on that cluster")
+    option("keep", "--keep-sandbox", action="store_true",
+           help="leave the sandbox (or kind cluster) running after the session")
+    option("keep-on-failure", action="store_true",
+           help="keep a failing scenario's namespaces, and the sandbox, and say how to look")
+    option("sandbox-dir", "--sandbox-dir", default=None,
+           help="sandbox directory (default: a fresh temporary directory)")
+    option("no-engine", "--no-engine", action="store_true",
+           help="do not start the bundled engine (one already watches this cluster)")
+    option("engine-wrapper", "--engine-wrapper", default=None, metavar="SCRIPT",
+           help="run this script instead of `canary engine` (same arguments); for testing the "
+                "harness against an engine broken on purpose")
     g.addoption("--canary", action="store_true",
                 help="turn the harness on: collect .feature files and write the reports")
     g.addoption("--canary-skip-unavailable", action="store_true",
@@ -86,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--time-scale must be > 0, got {config.getoption('time_scale')}")
     settings = Settings(config)
     state = config.stash[STATE] = {"settings": settings, "records": [], "cleanups": {},
+                                   "kept": [],
                                    "active": asked_for(config)}
     impossible = cannot_run(settings.env, settings.implementation, settings.allow_existing)
     if impossible and not settings.skip_unavailable:
@@ -226,6 +238,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     info = item.stash.get(INFO, None)
     if info is None:
         return
+    if report.when == "setup":
+        _junit_names(item, info)
     phases = info.setdefault("phases", {})
     message = ""
     if report.failed and call.excinfo is not None:
@@ -246,6 +260,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     phases[report.when] = (report.outcome, message, report.duration)
     if report.when == "teardown":
         _finish_record(item, info)
+
+
+def _junit_names(item: pytest.Item, info: dict[str, Any]) -> None:
+    """JUnit's classname and name from the feature and scenario titles, not the generated
+    ``test_...`` function names."""
+    from _pytest.junitxml import xml_key
+
+    xml = item.config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    reporter = xml.node_reporter(item.nodeid)
+    reporter.add_attribute("classname", info.get("feature") or item.nodeid.split("::")[0])
+    reporter.add_attribute("name", info.get("scenario") or item.name)
 
 
 def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
@@ -283,10 +310,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     ctx = settings.context_dict()
     write_report(settings.report_dir, state["records"], context=ctx)
     write_conformance(settings.report_dir, state["records"], ctx)
+    allure_dir = getattr(session.config.option, "allure_report_dir", None)
+    if allure_dir:
+        _allure_environment(Path(allure_dir), ctx)
+
+
+def _allure_environment(directory: Path, ctx: dict[str, str]) -> None:
+    """Allure's environment.properties: where and against what the scenarios ran."""
+    from importlib.metadata import version
+
+    props = {**ctx, "pytest-canary": version("pytest-canary"), "pytest-bdd": version("pytest-bdd")}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "environment.properties").write_text(
+        "".join(f"{k.replace(' ', '.')}={v}\n" for k, v in props.items()))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
+    for kept in (state or {}).get("kept", []):
+        terminalreporter.write_line(kept)
     if state and state["active"] and state["records"]:
         rd = state["settings"].report_dir
         terminalreporter.write_line(f"canary: rollout report {rd / 'rollouts.html'} "

@@ -29,10 +29,11 @@ class Settings:
         self.time_scale: float = scale if scale is not None else DEFAULT_SCALE[self.env]
         self.implementation: str = opt("implementation")
         self.report_dir = Path(opt("report_dir")).resolve()
-        self.kubeconfig: str | None = opt("kubeconfig", None)
+        self.kubeconfig: str | None = opt("kubeconfig_file", None) or opt("kubeconfig", None)
         self.context: str | None = opt("context")
         self.allow_existing: bool = opt("allow_existing_cluster")
         self.keep: bool = opt("keep_sandbox")
+        self.keep_on_failure: bool = opt("keep_on_failure")
         self.sandbox_dir: str | None = opt("sandbox_dir")
         self.no_engine: bool = opt("no_engine")
         self.skip_unavailable: bool = opt("canary_skip_unavailable")

@@ -28,3 +28,14 @@ def test_allure_results_have_chart_and_timeline_attached(tmp_path):
     assert svg.startswith("<svg") and "canary weight" in svg
     timeline = json.loads((results / attached["timeline.json"]["source"]).read_text())
     assert any(e["kind"] == "canary" and e["phase"] == "Initialized" for e in timeline["entries"])
+    props = dict(line.split("=", 1) for line in
+                 (results / "environment.properties").read_text().splitlines())
+    assert props["environment"] == "sandbox" and props["implementation"] == "bundled"
+    assert props["time.scale"] == "0.05" and props["pytest-canary"]
+    # JUnit names a scenario by its feature and scenario titles, as a CI dashboard shows them
+    import xml.etree.ElementTree as ET
+
+    case = ET.parse(tmp_path / "reports" / "junit.xml").getroot().find(".//testcase")
+    assert case is not None
+    assert case.get("classname") == "Cleanup leaves nothing behind"
+    assert case.get("name") == docs[0]["name"]

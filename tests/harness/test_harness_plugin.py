@@ -179,3 +179,29 @@ def test_sigterm_runs_fixture_cleanup(tmp_path):
             proc.wait()
     assert (tmp_path / "cleaned-up").read_text() == "yes", out.decode()
     assert proc.returncode != 0
+
+
+FAILING = '''Feature: A failing scenario
+  Scenario: fails after creating a namespace
+    Given a cluster with Linkerd, Linkerd-Viz and the canary engine
+    And the namespace "kept" exists
+    Then the deployment "nope" in namespace "kept" runs image "nginx"
+'''
+
+
+def test_keep_on_failure_keeps_the_namespace_and_the_sandbox_and_says_how_to_look(tmp_path):
+    (tmp_path / "fail.feature").write_text(FAILING)
+    sandbox = tmp_path / "sb"
+    p = run_pytest(tmp_path, "--canary-keep-on-failure", "--sandbox-dir", str(sandbox),
+                   "--no-engine", timeout=240)
+    try:
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert f"export KUBECONFIG={sandbox / 'kubeconfig'}" in p.stdout
+        assert "kubectl -n kept get all" in p.stdout
+        kubectl = subprocess.run(["kubectl", "get", "namespace", "kept", "-o", "name"],
+                                 capture_output=True, text=True, timeout=30,
+                                 env={**os.environ, "KUBECONFIG": str(sandbox / "kubeconfig")})
+        assert kubectl.stdout.strip() == "namespace/kept", kubectl.stderr
+    finally:
+        subprocess.run([sys.executable, "-m", "canary.cli", "sandbox", "down", "--dir",
+                        str(sandbox)], capture_output=True, timeout=60)
