@@ -32,6 +32,7 @@ from canary.kube.client import (
 )
 from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
+from canary.kube.status import write_status
 from canary.router.argo_gatewayapi import GatewayRouter
 from canary.spec.rollout import (
     HASH_LABEL,
@@ -188,15 +189,8 @@ class RolloutController:
         return decision.requeue_after
 
     def _write_status(self, ro: Obj, status: dict[str, Any]) -> None:
-        new = copy.deepcopy(ro)
-        new["status"] = status
-        new.setdefault("apiVersion", API)
-        new.setdefault("kind", "Rollout")
-        try:
-            self.client.update_status(new)
-        except NotFound:
-            # A Rollout CRD without the status subresource: the status lives on the object.
-            self.client.update(new)
+        # guarded: a pass decided on a stale read must not overwrite a newer status
+        write_status(self.client, ro, status, api_version=API, kind="Rollout", guard=True)
 
     def _route_warnings(self, spec: RolloutSpec) -> dict[str, tuple[str, str]]:
         problems: list[str] = []

@@ -38,6 +38,7 @@ from canary.engine.types import (
 )
 from canary.kube.client import ApiError, KubeClient, NotFound, Obj
 from canary.kube.events import EventRecorder
+from canary.kube.status import write_status
 from canary.metrics.observers import metrics_provider, observer_for
 from canary.metrics.prometheus import (
     NoValuesFound,
@@ -206,11 +207,7 @@ class CanaryRunner:
                 kubernetes.promote(self.client, spec, target)
             elif isinstance(act, PostRollout):
                 post.append(act)
-        if d.status != (canary.get("status") or {}):
-            self.client.patch_status(API_VERSION, "Canary", spec.name,
-                                     {"status": _merge_patch(canary.get("status") or {},
-                                                             d.status)},
-                                     namespace=spec.namespace)
+        write_status(self.client, canary, d.status, api_version=API_VERSION, kind="Canary")
         for p in post:
             checksum = canary_checksum(d.status)
             for r in self.webhooks.run(spec, "post-rollout", p.phase, checksum, False):
@@ -426,10 +423,3 @@ def _replicas(dep: Obj | None) -> int:
     return 1 if r is None else int(r)
 
 
-def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A JSON merge patch turning ``old`` into ``new`` (top-level keys; removed -> None)."""
-    patch: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
-    for k in old:
-        if k not in new:
-            patch[k] = None
-    return patch
