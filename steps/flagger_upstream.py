@@ -9,6 +9,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from canary.clock import parse_duration
+from canary.harness import cluster as C
 from canary.harness import flagger_upstream as U
 from canary.harness.context import ScenarioContext
 
@@ -37,7 +38,7 @@ def field_within(canary_scenario: ScenarioContext, kind: str, name: str, ns: str
                     'generator "{name}" in namespace "{ns}"'))
 def header_load(canary_scenario: ScenarioContext, header: str, url: str, name: str,
                 ns: str) -> None:
-    U.apply_objects(canary_scenario, [U.meshed_loadgen(name, ns, url, [header])])
+    C.send_load(canary_scenario, url, name, ns, [header])
 
 
 @then(parsers.parse('the load generator "{name}" in namespace "{ns}" gets every answer from '

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +126,11 @@ def new_revision_with_flag(ctx: ScenarioContext, name: str, ns: str, image: str,
     ctx.mark(f"new revision of {name}: {image} with {flag}")
 
 
-def send_load(ctx: ScenarioContext, url: str, name: str, ns: str) -> None:
-    """A meshed slow_cooker Deployment sending 10 requests per spec second to ``url``."""
-    manifest = {
+def meshed_loadgen(name: str, ns: str, url: str, headers: Sequence[str] = ()) -> dict[str, Any]:
+    """A meshed slow_cooker Deployment sending 10 requests per spec second to ``url``, with
+    ``headers`` (``Name: value``) on each."""
+    flags = "".join(f"-header '{h}' " for h in headers)
+    return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": ns},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
@@ -136,8 +139,13 @@ def send_load(ctx: ScenarioContext, url: str, name: str, ns: str) -> None:
                               "spec": {"containers": [{
                                   "name": "slow-cooker", "image": "buoyantio/slow_cooker:1.2.0",
                                   "command": ["/bin/sh", "-c",
-                                              f"slow_cooker -qps 10 -concurrency 2 {url}"]}]}}}}
-    apply_text(ctx, yaml.safe_dump(manifest))
+                                              f"slow_cooker -qps 10 -concurrency 2 {flags}"
+                                              f"{url}"]}]}}}}
+
+
+def send_load(ctx: ScenarioContext, url: str, name: str, ns: str,
+              headers: Sequence[str] = ()) -> None:
+    apply_text(ctx, yaml.safe_dump(meshed_loadgen(name, ns, url, headers)))
 
 
 # -- checks on objects -----------------------------------------------------------------------

@@ -118,22 +118,6 @@ def assert_versions(ctx: ScenarioContext, name: str, ns: str, version: str,
     return seen
 
 
-def meshed_loadgen(name: str, ns: str, url: str, headers: list[str]) -> dict[str, Any]:
-    """A meshed slow_cooker Deployment sending ``headers`` (``Name: value``) to ``url``."""
-    flags = " ".join(f"-header '{h}'" for h in headers)
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name},
-                                           "annotations": {"linkerd.io/inject": "enabled"}},
-                              "spec": {"containers": [{
-                                  "name": "slow-cooker", "image": "buoyantio/slow_cooker:1.2.0",
-                                  "command": ["/bin/sh", "-c",
-                                              f"slow_cooker -qps 10 -concurrency 2 {flags} "
-                                              f"{url}"]}]}}}}
-
-
 KINDS = {"canary": ("flagger.app/v1beta1", "Canary"), "deployment": ("apps/v1", "Deployment"),
          "service": ("v1", "Service"), "httproute": ("gateway.networking.k8s.io/v1beta1",
                                                      "HTTPRoute")}
@@ -146,16 +130,3 @@ def kind_of(word: str) -> tuple[str, str]:
         raise AssertionError(f"unknown kind {word!r} (one of {', '.join(KINDS)})") from None
 
 
-def apply_objects(ctx: ScenarioContext, objs: list[dict[str, Any]]) -> None:
-    """``kubectl apply`` the objects, remembered for the scenario's cleanup."""
-    import yaml
-
-    from canary.harness.context import objects_in
-
-    text = yaml.safe_dump_all(objs, sort_keys=False)
-    ctx.env.kubectl(["apply", "-f", "-"], input=text)
-    refs = objects_in(text)
-    ctx.applied.extend(refs)
-    for ns in {r.namespace for r in refs if r.namespace}:
-        ctx.record(ns)
-    ctx.mark("kubectl apply: " + ", ".join(f"{r.kind}/{r.name}" for r in refs))
