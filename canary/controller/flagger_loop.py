@@ -147,6 +147,8 @@ class FlaggerController:
                         self._running.add(key)
                         due.append((t, key))
                     wait = min(next_list, self._heap[0][0] if self._heap else next_list) - now
+                    if self.metrics:
+                        self.metrics.queue_depth.set(len(self._heap))
                 for t, key in due:
                     pool.submit(self._run_one, key, t)
                 self._wake.clear()

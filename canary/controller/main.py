@@ -151,6 +151,7 @@ def main(argv: list[str]) -> int:
     from canary.controller.metrics_registry import EngineMetrics
 
     metrics = EngineMetrics()
+    client.on_request = metrics.api_request
     server = ObservabilityServer(metrics.registry, args.port)
     try:
         server.start()

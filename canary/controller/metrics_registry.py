@@ -35,10 +35,19 @@ class EngineMetrics:
                                 labels, registry=r)
         self.ticks = Counter("canary_engine_ticks", "Analysis ticks run by this engine",
                              registry=r)
+        self.api_requests = Counter("canary_engine_api_requests",
+                                    "Kubernetes API requests the engine made, by verb, resource "
+                                    "and HTTP status (0: unreachable)",
+                                    ["verb", "resource", "code"], registry=r)
+        self.queue_depth = Gauge("canary_engine_queue_depth",
+                                 "Canaries scheduled and waiting for their next tick", registry=r)
         self.lateness = Histogram("canary_engine_tick_lateness_seconds",
                                   "Wall seconds a tick started after it was due",
                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                            2.5, 5), registry=r)
+
+    def api_request(self, verb: str, resource: str, code: int) -> None:
+        self.api_requests.labels(verb, resource, str(code)).inc()
 
     def set_status(self, name: str, namespace: str, phase: str) -> None:
         self.status.labels(name, namespace).set(_STATUS_VALUE.get(phase, 1))

@@ -190,6 +190,31 @@ class KubeConfig:
                    namespace=namespace, refresh=bearer)
 
 
+def request_verb(method: str, path: str, params: dict | None = None) -> tuple[str, str]:
+    """Kubernetes' verb and resource of a request, as the API server's audit log names them:
+    ("list", "pods"), ("watch", "canaries"), ("patch", "httproutes/status")."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if parts[:1] == ["api"]:
+        rest = parts[2:]
+    elif parts[:1] == ["apis"]:
+        rest = parts[3:]
+    else:
+        return method.lower(), "/" + "/".join(parts)
+    if rest[:1] == ["namespaces"] and len(rest) >= 3:
+        rest = rest[2:]
+    if not rest:
+        return method.lower(), "discovery"
+    resource = rest[0] + (f"/{rest[2]}" if len(rest) > 2 else "")
+    named = len(rest) > 1
+    if method == "GET":
+        verb = "watch" if (params or {}).get("watch") in ("true", True, "1") else \
+            "get" if named else "list"
+    else:
+        verb = {"POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete" if named else "deletecollection"}.get(method, method.lower())
+    return verb, resource
+
+
 def _reason(e: requests.RequestException) -> str:
     """The root cause of a connection failure in a few words, not urllib3's whole chain."""
     cause: BaseException = e
@@ -212,6 +237,8 @@ class KubeClient:
         self._local = threading.local()
         self._resources: dict[tuple[str, str], Resource] = {}
         self._lock = threading.Lock()
+        # (verb, resource, HTTP status or 0 when unreachable) per request: the engine's cost
+        self.on_request: Callable[[str, str, int], None] | None = None
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeClient:
@@ -245,14 +272,21 @@ class KubeClient:
                                              timeout=timeout or self.timeout,
                                              verify=self.config.verify, cert=self.config.cert)
             except requests.RequestException as e:
+                self._observe(method, path, params, 0)
                 raise ApiUnavailable(f"API server {self.config.server} unreachable: "
                                      f"{_reason(e)}") from e
+            self._observe(method, path, params, resp.status_code)
             if resp.status_code == 401 and attempt == 1 and self._refresh_token():
                 continue  # an exec plugin's token expired: ask it again, once
             if resp.status_code >= 400:
                 raise _error(resp)
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _observe(self, method: str, path: str, params: dict | None, code: int) -> None:
+        if self.on_request is not None:
+            verb, resource = request_verb(method, path, params)
+            self.on_request(verb, resource, code)
 
     def _refresh_token(self) -> bool:
         if self.config.refresh is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +208,11 @@ def test_promotion_records_every_weight(env: Env) -> None:
     assert 'flagger_canary_duration_seconds_count{name="podinfo",namespace="test"}' in metrics
     assert 'flagger_canary_successes_total{analysis_status="completed",deployment_strategy=' \
            '"canary",name="podinfo",namespace="test"} 1.0' in metrics
+    # the engine's own cost: API requests by verb and resource, the schedule's depth
+    patches = re.search(r'canary_engine_api_requests_total\{code="200",resource="canaries/status",'
+                        r'verb="patch"\} (\d+)', metrics)
+    assert patches and int(patches.group(1)) >= 10, metrics  # at least one per weight step
+    assert "canary_engine_queue_depth 1.0" in metrics
 
 
 def test_failing_metric_rolls_back(env: Env) -> None:

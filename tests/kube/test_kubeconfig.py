@@ -116,3 +116,29 @@ def test_malformed_kubeconfigs_get_one_line(tmp_path, text, message):
     with pytest.raises(ApiUnavailable, match=message) as e:
         KubeConfig.load(str(path))
     assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("method, path, params, expected", [
+    ("GET", "/api/v1/namespaces/test/pods", None, ("list", "pods")),
+    ("GET", "/api/v1/namespaces/test/pods", {"watch": "true"}, ("watch", "pods")),
+    ("GET", "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo", None,
+     ("get", "canaries")),
+    ("PATCH", "/apis/flagger.app/v1beta1/namespaces/test/canaries/podinfo/status", None,
+     ("patch", "canaries/status")),
+    ("POST", "/api/v1/namespaces/test/events", None, ("create", "events")),
+    ("GET", "/api/v1/namespaces", None, ("list", "namespaces")),
+    ("GET", "/apis/apps/v1", None, ("get", "discovery")),
+])
+def test_requests_are_named_by_verb_and_resource(method, path, params, expected):
+    from canary.kube.client import request_verb
+
+    assert request_verb(method, path, params) == expected
+
+
+def test_every_request_is_observed_with_its_status(server):
+    seen = []
+    client = KubeClient.from_kubeconfig(str(server.kubeconfig))
+    client.on_request = lambda *a: seen.append(a)
+    client.items("v1", "Namespace")
+    client.get_or_none("v1", "ConfigMap", "nope", "default")
+    assert ("list", "namespaces", 200) in seen and ("get", "configmaps", 404) in seen
