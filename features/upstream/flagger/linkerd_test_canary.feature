@@ -308,6 +308,78 @@ Feature: Flagger's Linkerd e2e test, test/linkerd/test-canary.sh, with its Canar
       Promotion completed! Scaling down podinfo.test
       """
 
+  Scenario: test-steps.sh: the Canary with stepWeights walks them and is promoted
+    # fluxcd/flagger test/linkerd/test-steps.sh:66, verbatim: stepWeights win over maxWeight
+    # 50, so the weights are 10..60 (scheduler.go maxWeight() and nextStepWeight)
+    Given I apply:
+      """
+      apiVersion: flagger.app/v1beta1
+      kind: Canary
+      metadata:
+        name: podinfo
+        namespace: test
+      spec:
+        targetRef:
+          apiVersion: apps/v1
+          kind: Deployment
+          name: podinfo
+        progressDeadlineSeconds: 60
+        service:
+          port: 80
+          targetPort: http
+          portDiscovery: true
+          gatewayRefs:
+            - name: podinfo
+              namespace: test
+              group: core
+              kind: Service
+              port: 80
+        analysis:
+          interval: 15s
+          threshold: 15
+          maxWeight: 50
+          stepWeights: [10, 20, 30, 40, 50, 60]
+          metrics:
+          - name: success-rate
+            templateRef:
+              name: success-rate
+              namespace: linkerd
+            thresholdRange:
+              min: 99
+            interval: 1m
+            templateVariables:
+              direction: inbound
+          - name: latency
+            templateRef:
+              name: latency
+              namespace: linkerd
+            threshold: 500
+            interval: 30s
+            templateVariables:
+              direction: inbound
+          webhooks:
+            - name: load-test
+              url: http://flagger-loadtester.test/
+              timeout: 5s
+              metadata:
+                type: cmd
+                cmd: "hey -z 10m -q 10 -c 2 http://podinfo.test/"
+      """
+    # test-steps.sh:120
+    And the canary "podinfo" in namespace "test" reaches phase "Initialized"
+    # test-steps.sh:137
+    When I run "kubectl -n test set image deployment/podinfo podinfod=ghcr.io/stefanprodan/podinfo:6.0.1"
+    # test-steps.sh:140 and :155
+    Then the canary "podinfo" in namespace "test" reaches phase "Succeeded"
+    And the deployment "podinfo-primary" in namespace "test" runs image "ghcr.io/stefanprodan/podinfo:6.0.1"
+    And the canary "podinfo" in namespace "test" moved through the weights its spec declares
+    And the events of canary "podinfo" in namespace "test" include, in order:
+      """
+      Advance podinfo.test canary weight 10
+      Advance podinfo.test canary weight 60
+      Copying podinfo.test template spec to podinfo-primary.test
+      """
+
   Scenario: With load sent to /status/500 the Canary is rolled back
     # test-canary.sh:231, verbatim
     Given I apply:
