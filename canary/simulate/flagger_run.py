@@ -149,11 +149,11 @@ def run_flagger(plan: FlaggerPlan, model: TrafficModel, rng: random.Random,
     c, a = plan.spec, plan.spec.analysis
     clock = FakeClock()
     t0 = clock.now()
-    # scrapes and analysis ticks run on independent clocks: a random phase between them,
-    # unless the model pins it (the sandbox scrapes just after the engine's tick)
-    phase = (model.scrape_phase if model.scrape_phase is not None
-             else rng.random() * model.scrape_interval)
-    series = TargetSeries(model.scrape_interval, phase, plan.latency)
+    # scrapes and analysis ticks run on independent clocks: a random phase between them
+    # unless the model pins it (the validation bench copies a sandbox run's)
+    scrape_phase = (model.scrape_phase if model.scrape_phase is not None
+                    else rng.random() * model.scrape_interval)
+    series = TargetSeries(model.scrape_interval, scrape_phase, plan.latency)
     if previous_until is not None:
         series.previous_pods(-previous_until, previous_retain, model.rps)
     status = dict(plan.initialized)

@@ -43,7 +43,9 @@ class TrafficModel:
     canary: VersionModel = field(default_factory=VersionModel)
     primary: VersionModel = field(default_factory=VersionModel)
     scrape_interval: float = 10.0  # linkerd-viz Prometheus scrapes every 10s
-    scrape_phase: float | None = None  # scrapes this long after each tick; None: random
+    # first scrape this long after the new revision's tick, then every scrape_interval;
+    # None: random (Prometheus and the controller keep independent schedules)
+    scrape_phase: float | None = None
 
 
 @lru_cache(maxsize=4096)
