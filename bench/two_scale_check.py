@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -101,23 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", default="0.05,0.25", help="comma-separated time scales")
     ap.add_argument("--timeout", type=float, default=900, help="wall seconds per scale")
+    ap.add_argument("--out", default=str(ROOT / "reports" / "two-scale"),
+                    help="where each scale's reports, timelines and pytest log are kept")
     args = ap.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
     rows: dict[str, dict[float, dict[str, str]]] = {name: {} for name, _, _ in SCENARIOS}
-    with tempfile.TemporaryDirectory(prefix="canary-two-scale-") as tmp:
-        for scale in scales:
-            out = Path(tmp) / f"scale-{scale:g}"
-            out.mkdir()
-            took, rc = run_scale(scale, out, args.timeout)
-            print(f"# scale {scale:g}: pytest exit {rc} in {took:.0f}s wall", flush=True)
-            if rc not in (0, 1):
-                print((out / "pytest.log").read_text()[-3000:], file=sys.stderr)
-            states = outcomes(out / "junit.xml")
-            for name, node, _ in SCENARIOS:
-                test = node.split("::", 1)[1]
-                path = out / "timelines" / f"{slug(node)}.json"
-                tl = Timeline.load(path) if path.exists() else None
-                rows[name][scale] = summarize(tl, states.get(test, "not run"))
+    for scale in scales:
+        out = Path(args.out) / f"scale-{scale:g}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        took, rc = run_scale(scale, out, args.timeout)
+        print(f"# scale {scale:g}: pytest exit {rc} in {took:.0f}s wall", flush=True)
+        if rc not in (0, 1):
+            print((out / "pytest.log").read_text()[-3000:], file=sys.stderr)
+        states = outcomes(out / "junit.xml")
+        for name, node, _ in SCENARIOS:
+            test = node.split("::", 1)[1]
+            path = out / "timelines" / f"{slug(node)}.json"
+            tl = Timeline.load(path) if path.exists() else None
+            rows[name][scale] = summarize(tl, states.get(test, "not run"))
     ok = True
     print()
     print(f"| scenario | what | {' | '.join(f'scale {s:g}' for s in scales)} | same |")

@@ -3,7 +3,10 @@ Feature: Rollbacks whose checks all fail, for bench/two_scale_check.py
   The fault load starts before the release, as a user would leave `watch curl` running from the
   loadtester (linkerd-podinfo.md §6: /status/500 for errors, /delay/1 for latency), so every
   analysis of the canary sees it and the weight sequence does not depend on how long a pod takes
-  to start in wall time. Not part of the suite: features/ holds the scenarios users read.
+  to start in wall time. The demo's load generator is stopped first: the fault load is the
+canary's only client, so answers from another client cannot reach Prometheus before the first
+faulty ones and pass the first check. Not part of the suite: features/ holds the scenarios users
+read.
 
   Background:
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
@@ -15,7 +18,8 @@ Feature: Rollbacks whose checks all fail, for bench/two_scale_check.py
     Given I apply the manifest "podinfo-canary.yaml"
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
     And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
-    When I send load to "http://podinfo-canary.test:9898/status/500" from a meshed load generator "fault-load" in namespace "test"
+    When I run "kubectl -n test scale deployment/load --replicas=0"
+    And I send load to "http://podinfo-canary.test:9898/status/500" from a meshed load generator "fault-load" in namespace "test"
     Then the deployment "fault-load" in namespace "test" is rolled out
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Failed"
@@ -71,8 +75,6 @@ Feature: Rollbacks whose checks all fail, for bench/two_scale_check.py
       """
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
     And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
-    # the slow load is the canary's only client: a fast series from another client cannot reach
-    # Prometheus one scrape before the first slow answers complete and pass the first check
     When I run "kubectl -n test scale deployment/load --replicas=0"
     And I send load to "http://podinfo-canary.test:9898/delay/1" from a meshed load generator "slow-load" in namespace "test"
     Then the deployment "slow-load" in namespace "test" is rolled out

@@ -44,7 +44,10 @@ class FlaggerController:
                                    metrics_override=metrics_override)
         self.workers = workers
         self.on_tick = on_tick  # (key, lateness wall seconds, result) for benchmarks/tests
-        self._heap: list[tuple[float, str]] = []
+        self._heap: list[tuple[float, str, int]] = []  # (due, key, generation)
+        # a Canary deleted and created again under the same name gets a new generation, so a
+        # heap entry left from the old object never starts a second cadence for the new one
+        self._gen: dict[str, int] = {}
         self._known: set[str] = set()
         self._running: set[str] = set()
         self._phased: set[str] = set()
@@ -74,7 +77,8 @@ class FlaggerController:
         with self._lock:
             for k in sorted(keys - self._known):
                 log.info("canary %s found, scheduling", k)
-                heapq.heappush(self._heap, (now, k))
+                self._gen[k] = self._gen.get(k, 0) + 1
+                heapq.heappush(self._heap, (now, k, self._gen[k]))
             for k in self._known - keys:
                 log.info("canary %s deleted, unscheduling", k)
                 self._phased.discard(k)
@@ -82,7 +86,7 @@ class FlaggerController:
 
     # -- running -----------------------------------------------------------------------------
 
-    def _run_one(self, key: str, due: float) -> None:
+    def _run_one(self, key: str, due: float, gen: int = 0) -> None:
         start = self.clock.monotonic()
         ns, name = key.split("/", 1)
         result: TickResult | None = None
@@ -125,8 +129,20 @@ class FlaggerController:
                     nxt += period * (zlib.crc32(key.encode()) % 1000) / 1000
                 if nxt < self.clock.monotonic():  # fell behind: keep cadence from now
                     nxt = self.clock.monotonic() + period
-                heapq.heappush(self._heap, (nxt, key))
+                heapq.heappush(self._heap, (nxt, key, gen or self._gen.get(key, 0)))
         self._wake.set()
+
+    def _due(self, now: float) -> list[tuple[float, str, int]]:
+        """Pop every entry due by ``now`` that should tick; marks those keys running."""
+        due: list[tuple[float, str, int]] = []
+        with self._lock:
+            while self._heap and self._heap[0][0] <= now:
+                t, key, gen = heapq.heappop(self._heap)
+                if key in self._running or key not in self._known or gen != self._gen.get(key):
+                    continue
+                self._running.add(key)
+                due.append((t, key, gen))
+        return due
 
     def run(self, stop: threading.Event) -> None:
         log.info("flagger controller started (namespace %s)", self.namespace or "<all>")
@@ -138,19 +154,13 @@ class FlaggerController:
                 if now >= next_list:
                     self._list()
                     next_list = now + list_period
-                due: list[tuple[float, str]] = []
+                due = self._due(now)
                 with self._lock:
-                    while self._heap and self._heap[0][0] <= now:
-                        t, key = heapq.heappop(self._heap)
-                        if key in self._running or key not in self._known:
-                            continue
-                        self._running.add(key)
-                        due.append((t, key))
                     wait = min(next_list, self._heap[0][0] if self._heap else next_list) - now
                     if self.metrics:
                         self.metrics.queue_depth.set(len(self._heap))
-                for t, key in due:
-                    pool.submit(self._run_one, key, t)
+                for t, key, gen in due:
+                    pool.submit(self._run_one, key, t, gen)
                 self._wake.clear()
                 if wait > 0:
                     self._wait(stop, wait)
