@@ -22,6 +22,9 @@ COMMANDS = {
                  "the `kubectl argo rollouts` verbs (get, set image, promote, abort, ...)"),
     "demo": ("canary.harness.demo",
              "the seed's Flagger tutorial end to end on a fresh sandbox, with the HTML report"),
+    "kubectl-plugin": ("canary.cli.plugin_shim",
+                       "write the `kubectl argo rollouts` shim into a folder (put it on PATH "
+                       "after any real plugin)"),
     "simulate": ("canary.simulate.cli",
                  "judge a Canary or Rollout policy by Monte Carlo rollouts through the engine"),
 }

@@ -33,3 +33,9 @@ def test_the_installed_plugin_finds_its_steps_fixtures_and_manifests():
     assert canary.steps.__file__.startswith(str(REPO / "steps"))
     assert canary.fixtures.__file__.startswith(str(REPO / "fixtures"))
     assert (MANIFEST_DIR / "podinfo-demo.yaml").is_file() and (MANIFEST_DIR / "crds").is_dir()
+
+
+def test_the_only_console_script_is_canary():
+    # a `kubectl-argo-rollouts` or `linkerd` in the venv would shadow the real tools on PATH
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"canary"}
