@@ -22,6 +22,7 @@ from typing import Any
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
 from canary.sandbox import images
 from canary.sandbox.layout import SandboxLayout
+from canary.sandbox.system_pods import HOST_PROCESS
 
 from . import podnet
 from .events import EventRecorder
@@ -692,6 +693,8 @@ class Kubelet:
             if w is not None:
                 w.update(pod)
                 return
+            if HOST_PROCESS in ((pod["metadata"].get("annotations")) or {}):
+                return  # a sandbox component the manager runs (system_pods)
             if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") \
                     and not is_terminating(pod):
                 return  # finished before we (re)started: nothing to run
