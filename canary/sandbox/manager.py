@@ -155,6 +155,11 @@ class Sandbox:
             prom_port = int(layout.read_config()["prometheus_port"])
             wait_ready(prom_port, 30.0, proc)
             register_prometheus_service(sb.client(), prom_port)
+            from canary.sandbox.system_pods import expose
+
+            expose(sb.client(), "linkerd-viz", "prometheus",
+                   {"linkerd.io/extension": "viz", "component": "prometheus"}, "prometheus",
+                   "prom/prometheus", prom_port, proc.pid)
         except PrometheusError as e:
             sb.stop()
             raise SandboxError(f"{e}; see {layout.log('prometheus')}") from None

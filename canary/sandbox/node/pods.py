@@ -24,6 +24,7 @@ from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
 from canary.sandbox import images
 from canary.sandbox.layout import SandboxLayout
+from canary.sandbox.system_pods import HOST_PROCESS
 
 from . import podnet
 from .ipam import IPAM
@@ -692,6 +693,8 @@ class Kubelet:
             if w is not None:
                 w.update(pod)
                 return
+            if HOST_PROCESS in ((pod["metadata"].get("annotations")) or {}):
+                return  # a sandbox component the manager runs (system_pods)
             if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") \
                     and not is_terminating(pod):
                 return  # finished before we (re)started: nothing to run
