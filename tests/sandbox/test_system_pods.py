@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,12 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.apiserver import KUBECTL, ApiServer, read_lines_until
 
 from canary.kube.client import KubeClient, KubeConfig
 from canary.sandbox.system_pods import HOST_PROCESS, expose
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "apiserver"))
-from apiserver_proc import KUBECTL, ApiServer, read_lines_until  # noqa: E402
 
 
 @pytest.fixture
