@@ -613,26 +613,24 @@ def _is_nil(v: Any) -> bool:
     return v is None
 
 
-def _as_int(x: Any) -> int:
+def _as_number(x: Any, convert: type, go_parser: str, name: str) -> Any:
+    """Argo's asInt/asFloat: numbers convert, strings parse as Go's strconv does."""
     if _num(x):
-        return int(x)
+        return convert(x)
     if isinstance(x, str):
         try:
-            return int(x)
+            return convert(x)
         except ValueError:
-            raise ExprError(f'strconv.ParseInt: parsing "{x}": invalid syntax') from None
-    raise ExprError(f"asInt() not supported on {_type(x)} {format_value(x)}")
+            raise ExprError(f'strconv.{go_parser}: parsing "{x}": invalid syntax') from None
+    raise ExprError(f"{name}() not supported on {_type(x)} {format_value(x)}")
+
+
+def _as_int(x: Any) -> int:
+    return _as_number(x, int, "ParseInt", "asInt")
 
 
 def _as_float(x: Any) -> float:
-    if _num(x):
-        return float(x)
-    if isinstance(x, str):
-        try:
-            return float(x)
-        except ValueError:
-            raise ExprError(f'strconv.ParseFloat: parsing "{x}": invalid syntax') from None
-    raise ExprError(f"asFloat() not supported on {_type(x)} {format_value(x)}")
+    return _as_number(x, float, "ParseFloat", "asFloat")
 
 
 def _is_nan(x: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from canary.clock import FakeClock, format_duration
 from canary.engine import flagger
@@ -115,6 +116,15 @@ def plan_flagger(c: CanarySpec, templates: dict[str, MetricTemplateSpec]) -> Fla
     return FlaggerPlan(c, metrics, d.status)
 
 
+def pass_hooks(obs: Observations, a: Any, need: str, hook_type: str) -> bool:
+    """Answer the engine's request for webhooks: the model's hooks all pass (a gate, a load
+    test, an acceptance test are assumed healthy). False when the need is not hooks."""
+    if need != "hooks":
+        return False
+    obs.hooks[hook_type] = [HookResult(h.name, True) for h in a.hooks(hook_type)]
+    return True
+
+
 def _analysis(plan: FlaggerPlan, series: TargetSeries, t: float) -> AnalysisResult:
     """The controller's run_analysis against the model: metrics in order, first failure ends."""
     c = plan.spec
@@ -179,10 +189,7 @@ def run_flagger(plan: FlaggerPlan, model: TrafficModel, rng: random.Random,
                            primary_weight=100 - weight, canary_weight=weight)
         d = flagger.tick(c, status, obs)
         while d.need is not None:
-            if d.need.kind == "hooks":
-                obs.hooks[d.need.hook_type] = [HookResult(h.name, True)
-                                               for h in a.hooks(d.need.hook_type)]
-            else:
+            if not pass_hooks(obs, a, d.need.kind, d.need.hook_type):
                 obs.analysis = _analysis(plan, series, t)
                 if not first_done:
                     first_done = True

@@ -21,9 +21,9 @@ from pathlib import Path
 from canary.clock import FakeClock
 from canary.engine import flagger
 from canary.engine.analysis import MetricOutcome, judge_metric
-from canary.engine.types import WARNING, AnalysisResult, Event, HookResult, Observations, SetRoutes
+from canary.engine.types import WARNING, AnalysisResult, Event, Observations, SetRoutes
 from canary.harness.timeline import Timeline, canary_backend
-from canary.simulate.flagger_run import NEW, FlaggerPlan
+from canary.simulate.flagger_run import NEW, FlaggerPlan, pass_hooks
 from canary.simulate.manifests import SimulationError
 
 _VALUE = re.compile(r"advancement (success rate|\S+) (-?[0-9.]+)%? ([<>]) (-?[0-9.]+)%?$")
@@ -178,10 +178,7 @@ def replay(plan: FlaggerPlan, rec: Recording) -> Replay:
                            primary_weight=100 - weight, canary_weight=weight)
         d = flagger.tick(c, status, obs)
         while d.need is not None:
-            if d.need.kind == "hooks":
-                obs.hooks[d.need.hook_type] = [HookResult(h.name, True)
-                                               for h in a.hooks(d.need.hook_type)]
-            else:
+            if not pass_hooks(obs, a, d.need.kind, d.need.hook_type):
                 near = [k for k in rec.checks if abs(k.t - t) <= tolerance]
                 if not near:
                     out.seconds = t
