@@ -135,6 +135,7 @@ class ScenarioContext:
         for ns in created:
             self.env.kubectl(["delete", "namespace", ns, "--wait=false", "--ignore-not-found"],
                              check=False, timeout=30)
+            self.env.namespace_deleted(ns)
         for ref in reversed(self.applied):
             if ref.namespace in created or ref in self.preexisting:
                 continue

@@ -85,8 +85,17 @@ class Environment:
                                  f"{proc.stderr.strip() or proc.stdout.strip()}")
         return proc
 
+    # serve the tutorial's well-known URLs from the packaged copies (the sandbox always;
+    # elsewhere only with --canary-offline-manifests: a real cluster normally has the network)
+    offline_manifests = False
+
     def rewrite_command(self, command: str) -> str:
-        """Hook for environments that serve well-known URLs locally (the sandbox)."""
+        if not self.offline_manifests:
+            return command
+        from canary.harness.manifests import local_url_map
+
+        for url, path in local_url_map().items():
+            command = command.replace(url, str(path))
         return command
 
     def shell(self, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -97,6 +106,9 @@ class Environment:
 
     def resolve_url(self, url: str, namespace: str | None = None) -> str:
         return url
+
+    def namespace_deleted(self, namespace: str) -> None:
+        """Hook: the scenario deleted this namespace (drop anything that pointed into it)."""
 
     def pod_url(self, pod: dict[str, Any], port: int) -> str:
         return f"http://{pod['status']['podIP']}:{port}"
@@ -190,12 +202,7 @@ class SandboxEnvironment(Environment):
     def resolve_url(self, url: str, namespace: str | None = None) -> str:
         return self.sandbox.resolve_url(url, namespace)
 
-    def rewrite_command(self, command: str) -> str:
-        from canary.harness.manifests import local_url_map
-
-        for url, path in local_url_map().items():
-            command = command.replace(url, str(path))
-        return command
+    offline_manifests = True  # no network: the known tutorial URLs come from packaged copies
 
     def pod_logs(self, namespace: str) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -266,6 +273,14 @@ class PortForwards:
             raise EnvironmentUnavailable(f"kubectl port-forward {target} -n {namespace} {port} did "
                                     f"not come up within {timeout:.0f}s")
 
+    def forget(self, namespace: str) -> None:
+        """End the forwards into a namespace that is being deleted: a forward keeps its first
+        pod, and a namespace re-created under the same name has new ones."""
+        with self._lock:
+            for key in [k for k in self._procs if k[0] == namespace]:
+                proc, _ = self._procs.pop(key)
+                proc.terminate()
+
     def close(self) -> None:
         with self._lock:
             for proc, _ in self._procs.values():
@@ -305,6 +320,10 @@ class ClusterEnvironment(Environment):
         svc, ns, port, rest = split_service_url(url, namespace)
         local = self.forwards.local_port(ns, f"svc/{svc}", port)
         return f"http://127.0.0.1:{local}{rest}"
+
+    def namespace_deleted(self, namespace: str) -> None:
+        if self.forwards is not None:
+            self.forwards.forget(namespace)
 
     def pod_url(self, pod: dict[str, Any], port: int) -> str:
         assert self.forwards is not None

@@ -68,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
            help="keep a failing scenario's namespaces, and the sandbox, and say how to look")
     option("sandbox-dir", "--sandbox-dir", default=None,
            help="sandbox directory (default: a fresh temporary directory)")
+    option("offline-manifests", action="store_true",
+           help="serve the tutorial's well-known URLs (run.linkerd.io/flagger.yml, ...) from "
+                "the packaged copies on kind and existing clusters too (the sandbox always does)")
     option("no-engine", "--no-engine", action="store_true",
            help="do not start the bundled engine (one already watches this cluster)")
     option("engine-wrapper", "--engine-wrapper", default=None, metavar="SCRIPT",

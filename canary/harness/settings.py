@@ -36,6 +36,7 @@ class Settings:
         self.keep_on_failure: bool = opt("keep_on_failure")
         self.sandbox_dir: str | None = opt("sandbox_dir")
         self.no_engine: bool = opt("no_engine")
+        self.offline_manifests: bool = opt("offline_manifests")
         self.skip_unavailable: bool = opt("canary_skip_unavailable")
         wrapper = opt("engine_wrapper")
         self.engine_wrapper = Path(wrapper).resolve() if wrapper else None
