@@ -22,6 +22,8 @@ COMMANDS = {
                  "the `kubectl argo rollouts` verbs (get, set image, promote, abort, ...)"),
     "demo": ("canary.harness.demo",
              "the seed's Flagger tutorial end to end on a fresh sandbox, with the HTML report"),
+    "stat": ("canary.cli.stat",
+             "`linkerd viz stat` figures per deployment or pod, from Prometheus"),
     "simulate": ("canary.simulate.cli",
                  "judge a Canary or Rollout policy by Monte Carlo rollouts through the engine"),
 }
