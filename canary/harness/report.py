@@ -232,7 +232,7 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
         if pts3:
             poly = " ".join(f"{sx(t)},{yb(v)}" for t, v in pts3)
             out.append(f'<polyline class="client_failures" data-source="{e(src)}" '
-                       f'points="{poly}" fill="none" stroke="{colors[src]}" stroke-width="1.5">'
+                       f'points="{poly}" fill="none" stroke="{colors[src]}" stroke-width="2">'
                        f'<title>failed requests seen by {e(src)}</title></polyline>')
     if not any(per_source.values()):
         out.append(f'<text x="{left + 8}" y="{by0 + bot_h / 2}" fill="#999">no client samples'

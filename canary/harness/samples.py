@@ -101,12 +101,12 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
     if failed_after is not None:
         w = route["podinfo-canary"]
         for failed in range(1, threshold + 1):
-            canary("Progressing", w, failed)
+            traffic(tick, w, fail_share, faulty=True)
             srs = [p["success_rate"] for p in tl.of("prometheus")[-4:]
                    if p.get("success_rate") is not None]
             sr = sum(srs) / len(srs) if srs else 0.0
+            canary("Progressing", w, failed)  # the check over the interval just passed
             event(f"Halt podinfo.test advancement success rate {sr:.2f}% < 99%", "Warning")
-            traffic(tick, w, fail_share, faulty=True)
         event(f"Rolling back podinfo.test failed checks threshold reached {threshold}", "Warning")
         add("route", name="podinfo", backends={"podinfo-primary": 100, "podinfo-canary": 0})
         event("Canary failed! Scaling down podinfo.test", "Warning")

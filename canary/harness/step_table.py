@@ -51,17 +51,16 @@ def _within(t0: float, t1: float, a: float, b: float) -> bool:
     return t0 <= mid < t1
 
 
-def _ending_event(tl: Timeline, t1: float, slack: float) -> str:
-    """The Canary/Rollout event recorded nearest the step's end (within ``slack`` wall s)."""
-    best: tuple[float, str] | None = None
-    for ev in tl.of("event"):
-        if not str(ev.get("object", "")).startswith(ROLLOUT_KINDS):
-            continue
-        dt = abs(ev["t"] - t1)
-        # on a tie the later event wins: "Advance ... weight 10" follows "Starting analysis"
-        if dt <= slack and (best is None or dt <= best[0]):
-            best = (dt, str(ev.get("message", "")))
-    return best[1] if best else ""
+def _ending_events(tl: Timeline, t1: float, slack: float) -> str:
+    """The Canary/Rollout events recorded nearest the step's end (within ``slack`` wall s);
+    one tick often writes several ("Rolling back ..." then "Canary failed! ...")."""
+    evs = [ev for ev in tl.of("event") if str(ev.get("object", "")).startswith(ROLLOUT_KINDS)
+           and abs(ev["t"] - t1) <= slack]
+    if not evs:
+        return ""
+    best = min(abs(ev["t"] - t1) for ev in evs)
+    near = [str(ev.get("message", "")) for ev in evs if abs(ev["t"] - t1) <= best + 1e-3]
+    return "; ".join(dict.fromkeys(near))
 
 
 def step_rows(tl: Timeline) -> list[StepRow]:
@@ -89,7 +88,8 @@ def step_rows(tl: Timeline) -> list[StepRow]:
             for key, backend in (("success_rate", "canary"), ("primary_success_rate",
                                                              "primary")):
                 vals = [p[key] for p in tl.of("prometheus", namespace=ns)
-                        if p.get(key) is not None and t0 <= p["t"] < t1]
+                        # a sample covers the interval that ends at its time
+                        if p.get(key) is not None and t0 < p["t"] <= t1]
                 if vals:
                     row.success_rate[backend] = sum(vals) / len(vals)
             checks = [int(c.get("failedChecks") or 0) for c in canaries
@@ -98,7 +98,7 @@ def step_rows(tl: Timeline) -> list[StepRow]:
             row.failed_checks = max(checks) if checks else None
             if not st["last"]:
                 # events of the tick that changed the weight land a moment around it
-                row.ended_by = _ending_event(tl, t1, slack=max(0.5, 0.25 * (t1 - t0)))
+                row.ended_by = _ending_events(tl, t1, slack=max(0.5, 0.25 * (t1 - t0)))
             rows.append(row)
     return rows
 
