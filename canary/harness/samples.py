@@ -75,7 +75,10 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
                     failures=fault["failures"], by_version=dict(fault["by_version"]))
             canary_total = c + (m if faulty and fault_qps else 0)
             canary_bad = bad + (m if faulty and fault_qps else 0)
-            sr = 100.0 * (1 - canary_bad / canary_total) if canary_total else None
+            if rng is None:  # exact mode: the failure share applies to all requests
+                sr: float | None = 100.0 - 100 * fail
+            else:
+                sr = 100.0 * (1 - canary_bad / canary_total) if canary_total else None
             add("prometheus", canary="podinfo", target="podinfo",
                 success_rate=sr, primary_success_rate=100.0)
 

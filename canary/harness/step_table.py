@@ -93,7 +93,7 @@ def step_rows(tl: Timeline) -> list[StepRow]:
                 if vals:
                     row.success_rate[backend] = sum(vals) / len(vals)
             checks = [int(c.get("failedChecks") or 0) for c in canaries
-                      if c.get("namespace") == ns and t0 <= c["t"] < t1
+                      if c.get("namespace") == ns and t0 < c["t"] <= t1
                       and c.get("failedChecks") is not None]
             row.failed_checks = max(checks) if checks else None
             if not st["last"]:
