@@ -3,13 +3,15 @@ Feature: linkerd viz stat during a canary release
   The seed watches `linkerd viz -n test stat deploy --from deploy/load` while a release moves
   traffic. On the sandbox the `linkerd` command the harness provides prints Linkerd's table from
   Prometheus with linkerd-viz's queries: mid-rollout the load generator's requests split between
-  podinfo (the canary) and podinfo-primary as the HTTPRoute weights say.
+  podinfo (the canary) and podinfo-primary as the HTTPRoute weights say. The Browser section:
+  the frontend in headless Chromium shows 1.7.0 in blue before and 1.7.1 in green after.
 
   Background:
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
     And I run "kubectl create ns test && kubectl apply -f https://run.linkerd.io/flagger.yml"
     And the deployment "podinfo" in namespace "test" is rolled out
     And the deployment "load" in namespace "test" is rolled out
+    And the deployment "frontend" in namespace "test" is rolled out
     And I apply:
       """
       apiVersion: flagger.app/v1beta1
@@ -47,9 +49,13 @@ Feature: linkerd viz stat during a canary release
     And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
 
   Scenario: Mid-rollout, RPS per deployment follows the route weights
-    When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
+    When I open the frontend in namespace "test" in a headless browser as "start"
+    And I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     And the HTTPRoute "podinfo" in namespace "test" has sent 30% to "podinfo-canary" for 75 seconds
     And I run "linkerd viz -n test stat deploy --from deploy/load"
     Then the output has rows for "podinfo, podinfo-primary" whose RPS shares follow the HTTPRoute "podinfo" in namespace "test"
     When I run "linkerd viz -n test stat po --from deploy/load"
     Then the output has a "Running" row for every pod of "podinfo, podinfo-primary" in namespace "test"
+    And the canary "podinfo" in namespace "test" reaches phase "Succeeded"
+    And I open the frontend in namespace "test" in a headless browser as "end"
+    And the browser showed "start" and "end" in different versions and header colours

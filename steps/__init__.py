@@ -15,4 +15,5 @@ MODULES = (
     "canary.steps.argo_analysis",
     "canary.steps.flagger_upstream",
     "canary.steps.stat",
+    "canary.steps.browser",
 )

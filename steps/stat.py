@@ -28,3 +28,4 @@ def rps_follow_route(canary_scenario: ScenarioContext, deployments: str, route: 
 def pods_listed(canary_scenario: ScenarioContext, status: str, deployments: str,
                 ns: str) -> None:
     S.check_pods(canary_scenario, names(deployments), ns, status)
+

@@ -276,6 +276,8 @@ li.step-failed,li.step-undefined{background:#fdecea} li.step-skipped{color:#999}
 li.step-passed .mark{color:#2e8b57}
 li.step-failed .mark,li.step-undefined .mark{color:#c0392b;font-weight:bold}
 .off{color:#c0392b;font-weight:bold} ul.toc{font-size:13px}
+.shots{display:flex;gap:16px} figure.browser{margin:0;font-size:12px}
+figure.browser img{border:1px solid #999}
 """
 
 
@@ -384,6 +386,23 @@ def _settings(tl: Timeline) -> str:
     return "<h3>Analysis settings</h3>" + "".join(out)
 
 
+def _browser(tl: Timeline) -> str:
+    """The frontend as headless Chromium showed it (inline PNGs: the page stays offline)."""
+    shots = tl.meta.get("browser") or []
+    if not shots:
+        return ""
+    e = html.escape
+    t0 = min(x["t"] for x in tl.entries) if tl.entries else 0.0
+    scale = tl.time_scale or 1.0
+    figs = "".join(
+        f"<figure class='browser'><img alt='frontend at {e(str(s.get('label')))}' width='240' "
+        f"src='data:image/png;base64,{e(str(s.get('png', '')))}'><figcaption>"
+        f"{e(str(s.get('label')))} ({(float(s.get('t', t0)) - t0) / scale:.0f}s spec): version "
+        f"{e(str(s.get('version')))}, page colour <span style='color:{e(str(s.get('colour')))}'>"
+        f"&#9632;</span> {e(str(s.get('colour')))}</figcaption></figure>" for s in shots)
+    return f"<h3>Browser</h3><div class='shots'>{figs}</div>"
+
+
 def _gherkin_steps(rec: ScenarioRecord) -> str:
     if not rec.steps:
         return ""
@@ -419,6 +438,7 @@ def render_scenario(rec: ScenarioRecord, tl: Timeline | None) -> str:
         parts.append(_weights(tl))
         parts.append(chart_svg(tl))
         parts.append(_step_table(tl))
+        parts.append(_browser(tl))
         parts.append("<h3>Events</h3>" + _events_table(tl))
     elif rec.outcome != "skipped":
         parts.append("<p class='meta'>no rollout timeline was recorded</p>")

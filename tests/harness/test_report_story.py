@@ -70,7 +70,7 @@ def test_argo_phases_have_their_colours():
 @pytest.mark.skipif(find_chromium() is None,
                     reason="headless Chromium not installed (apt-get install -y chromium)")
 def test_rollback_report_renders_both_source_lines(tmp_path):
-    from support.png import count_colour
+    from canary.harness.png import count_colour
 
     rec, _ = _rollback(tmp_path)
     html = write_report(tmp_path, [rec])

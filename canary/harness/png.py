@@ -1,5 +1,5 @@
-"""Read the PNGs headless Chromium writes (8-bit RGB/RGBA, not interlaced), for tests that
-check what is on screen."""
+"""Read the PNGs headless Chromium writes (8-bit RGB/RGBA, not interlaced): what is on screen,
+for the browser view and the screenshot tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 def pixels(path: Path) -> tuple[list[bytes], int]:
     """Rows of raw pixel bytes and the bytes per pixel."""
     data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
     pos, idat, w, h, bpp = 8, b"", 0, 0, 3
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -53,3 +54,10 @@ def count_colour(path: Path, hex_colour: str, tolerance: int = 24) -> int:
     return sum(1 for row in rows for i in range(0, len(row), bpp)
                if abs(row[i] - r) < tolerance and abs(row[i + 1] - g) < tolerance
                and abs(row[i + 2] - b) < tolerance)
+
+
+def pixel(path: Path, x: int, y: int) -> str:
+    """``#rrggbb`` of one pixel."""
+    rows, bpp = pixels(path)
+    row = rows[y]
+    return "#" + "".join(f"{row[x * bpp + i]:02x}" for i in range(3))
