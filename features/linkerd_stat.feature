@@ -40,11 +40,15 @@ Feature: linkerd viz stat during a canary release
           stepWeight: 30
           maxWeight: 30
           metrics:
-          - name: request-success-rate
+          - name: success-rate
+            templateRef:
+              name: success-rate
+              namespace: test
             thresholdRange:
               min: 99
             interval: 1m
       """
+    And I apply the manifest "success-rate-template.yaml"
     And the canary "podinfo" in namespace "test" reaches phase "Initialized"
     And Prometheus has Linkerd's metrics for deployment "podinfo-primary" in namespace "test"
 

@@ -340,7 +340,8 @@ def _step_table(tl: Timeline) -> str:
             share, sigma = sh.share(), r.sampling_error(src)
             off = (share is not None and sigma is not None
                    and abs(share - r.weight / 100) > 3 * sigma)
-            share_txt = _pct(share) + (f" ± {_pct(sigma)}" if sigma is not None else "")
+            share_txt = _pct(share) + (f" ± {_pct(sigma)}" if share is not None
+                                       and sigma is not None else "")
             cells += [str(sh.requests),
                       f"<span class='{'off' if off else ''}'>{share_txt}</span>",
                       _pct(sh.failures / sh.requests if sh.requests else None, 2)]
@@ -403,6 +404,20 @@ def _browser(tl: Timeline) -> str:
     return f"<h3>Browser</h3><div class='shots'>{figs}</div>"
 
 
+def _stat_outputs(tl: Timeline) -> str:
+    """What `linkerd viz stat` printed when the scenario ran it (per-deployment figures)."""
+    outs = tl.meta.get("linkerd_stat") or []
+    if not outs:
+        return ""
+    e = html.escape
+    t0 = min(x["t"] for x in tl.entries) if tl.entries else 0.0
+    scale = tl.time_scale or 1.0
+    return "<h3>linkerd viz stat</h3>" + "".join(
+        f"<p class='meta'>at {(float(o.get('t', t0)) - t0) / scale:.0f}s spec: "
+        f"<code>{e(str(o.get('command')))}</code></p><pre>{e(str(o.get('output')))}</pre>"
+        for o in outs)
+
+
 def _gherkin_steps(rec: ScenarioRecord) -> str:
     if not rec.steps:
         return ""
@@ -438,6 +453,7 @@ def render_scenario(rec: ScenarioRecord, tl: Timeline | None) -> str:
         parts.append(_weights(tl))
         parts.append(chart_svg(tl))
         parts.append(_step_table(tl))
+        parts.append(_stat_outputs(tl))
         parts.append(_browser(tl))
         parts.append("<h3>Events</h3>" + _events_table(tl))
     elif rec.outcome != "skipped":

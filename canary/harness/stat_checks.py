@@ -73,11 +73,20 @@ def service_deployments(ctx: ScenarioContext, ns: str, services: list[str]) -> d
     return out
 
 
+def keep_output(ctx: ScenarioContext) -> None:
+    """The table goes to the report (timeline meta ``linkerd_stat``) with its command."""
+    t, command = ctx.markers[-1] if ctx.markers else (time.time(), "")
+    assert ctx.buffer is not None
+    ctx.buffer.timeline.meta.setdefault("linkerd_stat", []).append(
+        {"t": t, "command": command, "output": ctx.last_output})
+
+
 def check_shares(ctx: ScenarioContext, names: list[str], route: str, ns: str,
                  window_s: float = 60.0) -> None:
     from canary.harness.cluster import get_route
     from canary.harness.recorder import route_backends
 
+    keep_output(ctx)
     weights = route_backends(get_route(ctx, route, ns))
     dep_of = service_deployments(ctx, ns, list(weights))
     expected = {dep_of.get(svc, svc): float(w) for svc, w in weights.items()}
@@ -92,6 +101,7 @@ def check_shares(ctx: ScenarioContext, names: list[str], route: str, ns: str,
 
 def check_pods(ctx: ScenarioContext, deployments: list[str], ns: str, status: str) -> None:
     """One row per running pod of the deployments, with STATUS ``status`` and meshed."""
+    keep_output(ctx)
     rows = {r["NAME"]: r for r in parse_table(ctx.last_output)}
     client = ctx.env.client()
     want = []
