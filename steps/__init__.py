@@ -14,4 +14,6 @@ MODULES = (
     "canary.steps.policy",
     "canary.steps.argo_analysis",
     "canary.steps.flagger_upstream",
+    "canary.steps.stat",
+    "canary.steps.browser",
 )

@@ -25,6 +25,8 @@ COMMANDS = {
     "kubectl-plugin": ("canary.cli.plugin_shim",
                        "write the `kubectl argo rollouts` shim into a folder (put it on PATH "
                        "after any real plugin)"),
+    "stat": ("canary.cli.stat",
+             "`linkerd viz stat` figures per deployment or pod, from Prometheus"),
     "simulate": ("canary.simulate.cli",
                  "judge a Canary or Rollout policy by Monte Carlo rollouts through the engine"),
 }

@@ -73,6 +73,7 @@ def apply_manifest(ctx: ScenarioContext, path: str) -> None:
 
 def run(ctx: ScenarioContext, command: str) -> None:
     p = ctx.env.shell(command)
+    ctx.last_output = p.stdout
     if p.returncode != 0:
         raise AssertionError(f"command failed (exit {p.returncode}): {command}\n"
                              f"{p.stderr.strip() or p.stdout.strip()}")

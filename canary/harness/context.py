@@ -66,6 +66,7 @@ class ScenarioContext:
     markers: list[tuple[float, str]] = field(default_factory=list)
     diagnostics: dict[str, str] = field(default_factory=dict)
     cleaned: bool = False
+    last_output: str = ""  # stdout of the last command an `I run` step ran
     recorder: TimelineRecorder | None = None
     buffer: TimelineBuffer | None = None
     started: float = field(default_factory=time.time)

@@ -73,7 +73,14 @@ class Environment:
         return self._client
 
     def env_vars(self) -> dict[str, str]:
-        return dict(os.environ, KUBECONFIG=str(self.kubeconfig))
+        """The environment of commands a feature runs: this cluster's kubeconfig, and the
+        ``linkerd`` shim at the end of PATH (``linkerd viz stat``; a real linkerd wins)."""
+        from canary.harness.linkerd_cli import EXECUTABLE, install_linkerd_shim, path_appended
+
+        bin_dir = Path(self.workdir) / "harness-bin"
+        if not (bin_dir / EXECUTABLE).exists():
+            install_linkerd_shim(bin_dir)
+        return path_appended(bin_dir, dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
 
     def kubectl(self, args: Sequence[str], input: str | None = None, check: bool = True,
                 timeout: float = 120) -> subprocess.CompletedProcess[str]:

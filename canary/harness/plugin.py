@@ -190,8 +190,9 @@ def _scenario_info(item: pytest.Item) -> dict[str, Any] | None:
     example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
     for key, value in (example or {}).items():  # Scenario Outline: show this example's values
         name = name.replace(f"<{key}>", str(value))
+    steps = [(st.keyword.strip(), st.name) for st in tpl.steps]
     return {"feature": tpl.feature.name, "scenario": name, "tags": sorted(tags),
-            "feature_file": tpl.feature.filename}
+            "feature_file": tpl.feature.filename, "all_steps": steps, "steps": []}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -278,6 +279,50 @@ def _junit_names(item: pytest.Item, info: dict[str, Any]) -> None:
     reporter.add_attribute("name", info.get("scenario") or item.name)
 
 
+# -- Gherkin steps with their outcome, for the report ------------------------------------------
+
+
+def _step_done(request: pytest.FixtureRequest, scenario: Any, step: Any, outcome: str,
+               message: str = "") -> None:
+    info = request.node.stash.get(INFO, None)
+    if info is None:
+        return
+    if scenario is not None:  # the rendered steps (outline values filled in)
+        info["all_steps"] = [(st.keyword.strip(), st.name) for st in scenario.steps]
+    info.setdefault("steps", []).append({"keyword": step.keyword.strip(), "text": step.name,
+                                         "outcome": outcome, "message": message})
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any,
+                          step: Any, step_func: Any, step_func_args: Any) -> None:
+    _step_done(request, scenario, step, "passed")
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any,
+                          step: Any, step_func: Any, step_func_args: Any,
+                          exception: Exception) -> None:
+    _step_done(request, scenario, step, "failed",
+               str(exception) or type(exception).__name__)
+
+
+def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any,
+                                      scenario: Any, step: Any, exception: Exception) -> None:
+    _step_done(request, scenario, step, "undefined", str(exception))
+
+
+def scenario_steps(info: dict[str, Any]) -> list[dict[str, str]]:
+    """Every step of the scenario in order: those that ran with their outcome, the rest
+    "skipped" (after a failure)."""
+    ran = list(info.get("steps") or [])
+    out = []
+    for i, (keyword, text) in enumerate(info.get("all_steps") or []):
+        if i < len(ran):
+            out.append(ran[i])
+        else:
+            out.append({"keyword": keyword, "text": text, "outcome": "skipped", "message": ""})
+    return out or ran
+
+
 def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
     from canary.harness.report import ScenarioRecord
 
@@ -298,7 +343,8 @@ def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
                          name=info.get("scenario", item.name), outcome=outcome,
                          duration=sum(p[2] for p in phases.values()), message=message,
                          tags=info.get("tags", []), timeline_file=info.get("timeline_file"),
-                         diagnostics=dict(ctx.diagnostics) if ctx is not None else {})
+                         diagnostics=dict(ctx.diagnostics) if ctx is not None else {},
+                         steps=scenario_steps(info))
     item.config.stash[STATE]["records"].append(rec)
 
 

@@ -136,6 +136,7 @@ class TimelineRecorder:
         self.buffer.add("canary", dedupe_key=md.get("name"), dedupe_value=state,
                         namespace=md.get("namespace"), name=md.get("name"), target=target,
                         **state)
+        self._settings("Canary", md, (obj.get("spec") or {}).get("analysis"))
 
     def _on_rollout(self, typ: str, obj: dict[str, Any]) -> None:
         """Argo Rollouts are recorded like Canaries (kind "canary", resource "Rollout") so the
@@ -149,6 +150,16 @@ class TimelineRecorder:
         self.buffer.add("canary", dedupe_key=f"Rollout/{md.get('name')}", dedupe_value=state,
                         namespace=md.get("namespace"), name=md.get("name"), resource="Rollout",
                         **state)
+        strategy = (obj.get("spec") or {}).get("strategy") or {}
+        self._settings("Rollout", md, strategy.get("canary") or strategy.get("blueGreen"))
+
+    def _settings(self, kind: str, md: dict[str, Any], settings: Any) -> None:
+        """The analysis settings (Canary ``spec.analysis``, Rollout strategy) for the report,
+        recorded again only when they change."""
+        if settings:
+            self.buffer.add("settings", dedupe_key=f"{kind}/{md.get('name')}",
+                            dedupe_value=settings, namespace=md.get("namespace"),
+                            name=md.get("name"), resource=kind, settings=settings)
 
     def _on_event(self, typ: str, ev: dict[str, Any]) -> None:
         if typ == "DELETED":

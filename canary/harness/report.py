@@ -16,9 +16,11 @@ from typing import Any
 from canary.harness.timeline import (
     Timeline,
     client_deltas,
+    client_sources,
     events_for,
     phase_changes,
     route_canary_weights,
+    weight_steps,
 )
 from canary.harness.timescale import caveats
 
@@ -27,12 +29,18 @@ PHASE_COLORS = {
     "Progressing": "#fce5cd", "WaitingPromotion": "#fff2cc", "Promoting": "#d9ead3",
     "Finalising": "#b6d7a8", "Succeeded": "#93c47d", "Failed": "#ea9999",
     "Terminating": "#d5a6bd", "Deleted": "#eeeeee",
+    # Argo Rollouts
+    "Healthy": "#b6d7a8", "Paused": "#ffd966", "Degraded": "#e06666",
 }
 WEIGHT_COLOR = "#1f5fbf"
 SR_COLOR = "#2e8b57"
 PRIMARY_SR_COLOR = "#888888"
 FAIL_COLOR = "#c0392b"
 SHARE_COLOR = "#8e44ad"
+# one failed-request line per load source
+SOURCE_COLORS = ("#c0392b", "#d35400", "#7f8c8d", "#16a085", "#2c3e50")
+STEP_COLOR = "#555555"
+CHAR_W = 6.2  # px per character at font-size 11, to keep labels from overlapping
 MAX_DIAG_CHARS = 30_000
 
 
@@ -47,6 +55,8 @@ class ScenarioRecord:
     tags: list[str] = field(default_factory=list)
     timeline_file: str | None = None
     diagnostics: dict[str, str] = field(default_factory=dict)
+    # Gherkin steps: {"keyword", "text", "outcome" (passed|failed|undefined|skipped), "message"}
+    steps: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,7 +122,8 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
     scale = tl.time_scale or 1.0
     x = _Scale(0, (t1 - t0) / scale, left, width - right)
     ty0 = 28
-    y = _Scale(0, 100, ty0 + top_h, ty0)
+    # headroom above 100%: a success rate of 100% stays visible instead of merging into the frame
+    y = _Scale(0, 100, ty0 + top_h, ty0 + 18)
     by0 = ty0 + top_h + gap
 
     def sx(t: float) -> float:
@@ -138,8 +149,9 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
             out.append(f'<rect class="phase" x="{x0}" y="{ty0}" width="{max(x1 - x0, 0.5)}" '
                        f'height="{top_h}" fill="{color}" opacity="0.55">'
                        f'<title>{e(name)}: {e(phase or "(none)")}</title></rect>')
-            if x1 - x0 > 40:
-                out.append(f'<text x="{x0 + 3}" y="{ty0 + 12}" fill="#444">{e(phase)}</text>')
+            if x1 - x0 > CHAR_W * len(phase) + 8:  # a label that fits its band, or none
+                out.append(f'<text class="phase-label" x="{x0 + 3}" y="{ty0 + 12}" '
+                           f'fill="#444">{e(phase)}</text>')
     # grid + axes
     for v in (0, 25, 50, 75, 100):
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v)}" y2="{y(v)}" '
@@ -171,6 +183,15 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
             out.append(f'<circle cx="{sx(t)}" cy="{y(w)}" r="2.5" fill="{WEIGHT_COLOR}">'
                        f'<title>{e(rname)} canary weight {w}% at '
                        f'{(t - t0) / scale:.1f}s</title></circle>')
+    # step markers: one numbered tick per weight step, matching the rows of the step table
+    for ns, rname in sorted({(r.get("namespace"), r.get("name")) for r in tl.of("route")}):
+        for i, st in enumerate(weight_steps(tl, rname, ns), start=1):
+            xs = sx(st["t0"])
+            out.append(f'<line class="step-marker" x1="{xs}" x2="{xs}" y1="{ty0}" '
+                       f'y2="{ty0 + top_h}" stroke="{STEP_COLOR}" stroke-dasharray="2 3">'
+                       f'<title>step {i}: weight {st["weight"]}%</title></line>'
+                       f'<text x="{xs + 2}" y="{ty0 + 24}" fill="{STEP_COLOR}" '
+                       f'font-size="9">{i}</text>')
     # Prometheus success rates
     for key, color, dash in (("success_rate", SR_COLOR, ""),
                              ("primary_success_rate", PRIMARY_SR_COLOR, ' stroke-dasharray="4 3"')):
@@ -178,37 +199,51 @@ def chart_svg(tl: Timeline, width: int = 960) -> str:
         if pts2:
             poly = " ".join(f"{sx(t)},{y(min(max(v, 0), 100))}" for t, v in pts2)
             out.append(f'<polyline class="{key}" points="{poly}" fill="none" stroke="{color}" '
-                       f'stroke-width="1.5"{dash}/>')
+                       f'stroke-width="2"{dash}/>')
     # observed canary share from the clients (if the canary version is known)
     cv = tl.meta.get("canary_version")
-    deltas = _pooled(client_deltas(tl))
     if cv:
-        for d in deltas:
-            n = sum(d["by_version"].values())
-            if n:
-                share = 100.0 * d["by_version"].get(cv, 0) / n
-                out.append(f'<circle class="share" cx="{sx((d["t0"] + d["t1"]) / 2)}" '
-                           f'cy="{y(share)}" r="1.8" fill="{SHARE_COLOR}" opacity="0.6"/>')
-    # bottom panel: failed-request share seen by clients
-    fails = [((d["t0"] + d["t1"]) / 2, 100.0 * d["failures"] / d["requests"])
-             for d in deltas if d["requests"]]
-    top = max([5.0] + [f for _, f in fails])
-    yb = _Scale(0, top, by0 + bot_h, by0)
+        for src in client_sources(tl):
+            for d in _pooled(client_deltas(tl, src)):
+                n = sum(d["by_version"].values())
+                if n:
+                    share = 100.0 * d["by_version"].get(cv, 0) / n
+                    out.append(f'<circle class="share" data-source="{e(src)}" '
+                               f'cx="{sx((d["t0"] + d["t1"]) / 2)}" cy="{y(share)}" r="1.8" '
+                               f'fill="{SHARE_COLOR}" opacity="0.6"><title>{e(src)}: '
+                               f'{share:.1f}% v{e(str(cv))}</title></circle>')
+    # bottom panel: failed-request share seen by each load source (one line each: a source
+    # sending to a broken canary directly must not hide what the users' traffic saw)
+    sources = client_sources(tl)
+    per_source = {src: [((d["t0"] + d["t1"]) / 2, 100.0 * d["failures"] / d["requests"])
+                        for d in _pooled(client_deltas(tl, src)) if d["requests"]]
+                  for src in sources}
+    top = max([5.0] + [f for pts3 in per_source.values() for _, f in pts3])
+    top = min(100.0, top * 1.1)
+    yb = _Scale(0, top, by0 + bot_h, by0 + 4)
     out.append(f'<rect x="{left}" y="{by0}" width="{width - left - right}" height="{bot_h}" '
                f'fill="#fff" stroke="#999"/>')
     for v in (0, top / 2, top):
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{yb(v)}" y2="{yb(v)}" '
                    f'stroke="#eee"/><text x="{left - 6}" y="{yb(v) + 4}" '
                    f'text-anchor="end">{v:.3g}%</text>')
-    if fails:
-        poly = " ".join(f"{sx(t)},{yb(v)}" for t, v in fails)
-        out.append(f'<polyline class="client_failures" points="{poly}" fill="none" '
-                   f'stroke="{FAIL_COLOR}" stroke-width="1.5"/>')
-    else:
+    colors = {src: SOURCE_COLORS[i % len(SOURCE_COLORS)] for i, src in enumerate(sources)}
+    for src, pts3 in per_source.items():
+        if pts3:
+            poly = " ".join(f"{sx(t)},{yb(v)}" for t, v in pts3)
+            out.append(f'<polyline class="client_failures" data-source="{e(src)}" '
+                       f'points="{poly}" fill="none" stroke="{colors[src]}" stroke-width="2">'
+                       f'<title>failed requests seen by {e(src)}</title></polyline>')
+    if not any(per_source.values()):
         out.append(f'<text x="{left + 8}" y="{by0 + bot_h / 2}" fill="#999">no client samples'
                    f'</text>')
-    out.append(f'<text x="{left}" y="{by0 - 6}" fill="{FAIL_COLOR}">failed requests seen by the '
-               f'load generator (share per sample)</text>')
+    label = "failed requests per load source (share per sample):"
+    out.append(f'<text x="{left}" y="{by0 - 6}" fill="#444">{label}</text>')
+    sx0 = left + CHAR_W * len(label) + 8
+    for src in sources:
+        out.append(f'<rect x="{sx0}" y="{by0 - 14}" width="12" height="8" '
+                   f'fill="{colors[src]}"/><text x="{sx0 + 16}" y="{by0 - 6}">{e(src)}</text>')
+        sx0 += 26 + CHAR_W * len(src)
     # legend
     legend = [(WEIGHT_COLOR, "canary weight (HTTPRoute)"), (SR_COLOR, "canary success rate"),
               (PRIMARY_SR_COLOR, "primary success rate")]
@@ -235,6 +270,14 @@ td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f4f4f4} tr.Warning td{background:#fdecea}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px;max-height:400px}
 .summary td{text-align:center}.meta{color:#666;font-size:12px}
+.overall{font-size:18px;margin:12px 0} .overall a{color:inherit}
+ol.gherkin{font-size:13px;padding-left:22px} li.step{margin:2px 0}
+li.step-failed,li.step-undefined{background:#fdecea} li.step-skipped{color:#999}
+li.step-passed .mark{color:#2e8b57}
+li.step-failed .mark,li.step-undefined .mark{color:#c0392b;font-weight:bold}
+.off{color:#c0392b;font-weight:bold} ul.toc{font-size:13px}
+.shots{display:flex;gap:16px} figure.browser{margin:0;font-size:12px}
+figure.browser img{border:1px solid #999}
 """
 
 
@@ -267,6 +310,133 @@ def _event_rows(tl: Timeline, evs: list[dict[str, Any]]) -> str:
             f"<th>object</th><th>message</th></tr>{rows}</table>")
 
 
+def _pct(v: float | None, digits: int = 1) -> str:
+    return "–" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _step_table(tl: Timeline) -> str:
+    """One row per weight step; the numbers in the first column are the chart's step ticks."""
+    from canary.harness.step_table import step_rows
+
+    rows = step_rows(tl)
+    if not rows:
+        return ""
+    e = html.escape
+    sources = list(dict.fromkeys(src for r in rows for src in r.sources))
+    head = ("<tr><th>#</th><th>route</th><th>declared weight</th><th>held (spec s)</th>"
+            + "".join(f"<th>{e(src)}: requests</th><th>{e(src)}: canary share "
+                      f"(± 1σ)</th><th>{e(src)}: failed</th>" for src in sources)
+            + "<th>success rate canary / primary</th><th>failed checks</th>"
+            "<th>ended by</th></tr>")
+    body = []
+    for r in rows:
+        cells = [str(r.index), e(r.route), f"{r.weight}%",
+                 f"{r.held_s:.1f}" + (" (in force at the end)" if r.in_force else "")]
+        for src in sources:
+            sh = r.sources.get(src)
+            if sh is None:
+                cells += ["–", "–", "–"]
+                continue
+            share, sigma = sh.share(), r.sampling_error(src)
+            off = (share is not None and sigma is not None
+                   and abs(share - r.weight / 100) > 3 * sigma)
+            share_txt = _pct(share) + (f" ± {_pct(sigma)}" if share is not None
+                                       and sigma is not None else "")
+            cells += [str(sh.requests),
+                      f"<span class='{'off' if off else ''}'>{share_txt}</span>",
+                      _pct(sh.failures / sh.requests if sh.requests else None, 2)]
+        sr = r.success_rate
+        cells += [" / ".join(f"{sr[b]:.1f}%" if b in sr else "–" for b in ("canary", "primary")),
+                  "–" if r.failed_checks is None else str(r.failed_checks), e(r.ended_by)]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (f"<h3>Weight steps</h3><table class='steps-table'>{head}{''.join(body)}</table>"
+            "<p class='meta'>canary share: requests a load source got answered by the canary "
+            "version; ± one standard deviation of that share for a route that splits exactly "
+            "at the declared weight (red: more than 3σ off)</p>")
+
+
+def _weights(tl: Timeline) -> str:
+    from canary.harness.step_table import weight_sequences
+
+    exp, obs = weight_sequences(tl)
+    if exp is None and obs is None:
+        return ""
+    same = exp == obs
+    e = html.escape
+    return ("<table class='weights'>"
+            f"<tr><th>expected weights</th><td>{e(str(exp if exp is not None else '–'))}</td></tr>"
+            f"<tr class='{'' if same else 'Warning'}'><th>observed weights</th>"
+            f"<td>{e(str(obs if obs is not None else '–'))}</td></tr></table>")
+
+
+def _settings(tl: Timeline) -> str:
+    import yaml
+
+    latest: dict[tuple[Any, Any, Any], Any] = {}
+    for s_ in tl.of("settings"):
+        latest[(s_.get("resource"), s_.get("namespace"), s_.get("name"))] = s_.get("settings")
+    if not latest:
+        return ""
+    e = html.escape
+    out = []
+    for (kind, ns, name), val in latest.items():
+        what = "spec.analysis" if kind == "Canary" else "spec.strategy"
+        out.append(f"<details open><summary>{e(str(kind))} {e(str(ns))}/{e(str(name))} "
+                   f"{what}</summary><pre>{e(yaml.safe_dump(val, sort_keys=False))}</pre>"
+                   "</details>")
+    return "<h3>Analysis settings</h3>" + "".join(out)
+
+
+def _browser(tl: Timeline) -> str:
+    """The frontend as headless Chromium showed it (inline PNGs: the page stays offline)."""
+    shots = tl.meta.get("browser") or []
+    if not shots:
+        return ""
+    e = html.escape
+    t0 = min(x["t"] for x in tl.entries) if tl.entries else 0.0
+    scale = tl.time_scale or 1.0
+    figs = "".join(
+        f"<figure class='browser'><img alt='frontend at {e(str(s.get('label')))}' width='240' "
+        f"src='data:image/png;base64,{e(str(s.get('png', '')))}'><figcaption>"
+        f"{e(str(s.get('label')))} ({(float(s.get('t', t0)) - t0) / scale:.0f}s spec): version "
+        f"{e(str(s.get('version')))}, page colour <span style='color:{e(str(s.get('colour')))}'>"
+        f"&#9632;</span> {e(str(s.get('colour')))}</figcaption></figure>" for s in shots)
+    return f"<h3>Browser</h3><div class='shots'>{figs}</div>"
+
+
+def _stat_outputs(tl: Timeline) -> str:
+    """What `linkerd viz stat` printed when the scenario ran it (per-deployment figures)."""
+    outs = tl.meta.get("linkerd_stat") or []
+    if not outs:
+        return ""
+    e = html.escape
+    t0 = min(x["t"] for x in tl.entries) if tl.entries else 0.0
+    scale = tl.time_scale or 1.0
+    return "<h3>linkerd viz stat</h3>" + "".join(
+        f"<p class='meta'>at {(float(o.get('t', t0)) - t0) / scale:.0f}s spec: "
+        f"<code>{e(str(o.get('command')))}</code></p><pre>{e(str(o.get('output')))}</pre>"
+        for o in outs)
+
+
+def _gherkin_steps(rec: ScenarioRecord) -> str:
+    if not rec.steps:
+        return ""
+    e = html.escape
+    items = []
+    for st in rec.steps:
+        outcome = st.get("outcome", "")
+        msg = st.get("message") or ""
+        items.append(f"<li class='step step-{e(outcome)}'><span class='mark'>"
+                     f"{e(STEP_MARKS.get(outcome, outcome))}</span> <b>{e(st.get('keyword', ''))}"
+                     f"</b> {e(st.get('text', ''))}"
+                     + (f"<pre class='message'>{e(msg)}</pre>" if msg else "") + "</li>")
+    return f"<ol class='gherkin'>{''.join(items)}</ol>"
+
+
+STEP_MARKS = {"passed": "✔ passed", "failed": "✘ FAILED", "undefined": "? undefined",
+              "skipped": "– not run"}
+
+
 def render_scenario(rec: ScenarioRecord, tl: Timeline | None) -> str:
     e = html.escape
     parts = [f"<section class='scenario' id='{e(slug(rec.nodeid))}'>",
@@ -274,10 +444,17 @@ def render_scenario(rec: ScenarioRecord, tl: Timeline | None) -> str:
              f"<p><span class='verdict {e(rec.outcome)}'>{e(rec.outcome.upper())}</span> "
              f"<span class='meta'>{rec.duration:.1f}s &middot; {e(rec.nodeid)}"
              f"{' &middot; tags: ' + e(', '.join(rec.tags)) if rec.tags else ''}</span></p>"]
-    if rec.message:
+    failed_step = any(st.get("outcome") in ("failed", "undefined") for st in rec.steps)
+    if rec.message and not failed_step:  # else the message is shown under its step
         parts.append(f"<pre class='message'>{e(rec.message)}</pre>")
+    parts.append(_gherkin_steps(rec))
     if tl is not None and tl.entries:
+        parts.append(_settings(tl))
+        parts.append(_weights(tl))
         parts.append(chart_svg(tl))
+        parts.append(_step_table(tl))
+        parts.append(_stat_outputs(tl))
+        parts.append(_browser(tl))
         parts.append("<h3>Events</h3>" + _events_table(tl))
     elif rec.outcome != "skipped":
         parts.append("<p class='meta'>no rollout timeline was recorded</p>")
@@ -301,6 +478,24 @@ def conformance_summary(records: Sequence[ScenarioRecord]) -> dict[str, dict[str
     return out
 
 
+def _overall(records: Sequence[ScenarioRecord]) -> str:
+    """The verdict of the whole run first, then every scenario linked, failures first."""
+    e = html.escape
+    if not records:
+        return ""
+    bad = [r for r in records if r.outcome in ("failed", "error")]
+    ran = [r for r in records if r.outcome != "skipped"]
+    verdict = "failed" if bad else "passed" if ran else "skipped"
+    text = (f"{len(bad)} of {len(ran)} scenarios failed" if bad else
+            f"all {len(ran)} scenarios passed" if ran else "every scenario was skipped")
+    order = bad + [r for r in records if r not in bad]
+    items = "".join(f"<li><span class='verdict {e(r.outcome)}'>{e(r.outcome.upper())}</span> "
+                    f"<a href='#{e(slug(r.nodeid))}'>{e(r.feature)}: {e(r.name)}</a></li>"
+                    for r in order)
+    return (f"<p class='overall'><span class='verdict {verdict}'>{verdict.upper()}</span> "
+            f"{text}</p><ul class='toc'>{items}</ul>")
+
+
 def render_report(records: Sequence[ScenarioRecord], timelines: dict[str, Timeline | None],
                   title: str = "Canary rollouts", context: dict[str, str] | None = None) -> str:
     e = html.escape
@@ -310,12 +505,14 @@ def render_report(records: Sequence[ScenarioRecord], timelines: dict[str, Timeli
                     for f, c in summary.items())
     ctx = " &middot; ".join(f"{e(k)}: {e(v)}" for k, v in (context or {}).items())
     body = "\n".join(render_scenario(r, timelines.get(r.nodeid)) for r in records)
+    overall = _overall(records)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>{CSS}</style></head><body>
 <h1>{e(title)}</h1>
 <p class="meta">generated {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}
 {' &middot; ' + ctx if ctx else ''}</p>
+{overall}
 <table class="summary"><tr><th>feature</th><th>passed</th><th>failed</th><th>skipped</th></tr>
 {srows}</table>
 {body or '<p>no scenarios ran</p>'}

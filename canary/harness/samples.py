@@ -3,6 +3,7 @@ assertions and the report, and for previewing the report without a cluster."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,15 @@ T0 = 1_700_000_000.0
 
 def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None = None,
             threshold: int = 5, qps: float = 20.0, fail_share: float = 0.0,
-            canary_version: str = "1.7.1") -> Timeline:
+            canary_version: str = "1.7.1", rng: random.Random | None = None,
+            fault_qps: float = 0.0) -> Timeline:
     """A Flagger-like rollout at time scale 0.05 (interval 10s = 0.5s wall).
 
     ``failed_after``: after that many advances the checks fail and the canary rolls back.
+    ``rng``: draw each request's backend and failure at random (as a route and a faulty app
+    do) instead of splitting counts exactly. ``fault_qps``: a second load source,
+    ``fault-load``, sends that many requests per second straight to the canary's
+    ``/status/500`` while the checks fail (every one fails).
     """
     tl = Timeline(scenario="demo: rollout", started=T0, time_scale=0.05)
     e = tl.entries
@@ -37,22 +43,44 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
         add("event", object="Canary/podinfo", type=typ, reason="Synced", message=msg, count=1)
 
     counters = {"requests": 0, "failures": 0, "by_version": {"1.7.0": 0, canary_version: 0}}
+    fault = {"requests": 0, "failures": 0, "by_version": {canary_version: 0}}
 
-    def traffic(seconds: float, w: int, fail: float) -> None:
+    def draws(n: int, p: float) -> int:
+        if rng is None:
+            return round(n * p)
+        return sum(rng.random() < p for _ in range(n))
+
+    def traffic(seconds: float, w: int, fail: float, faulty: bool = False) -> None:
         nonlocal t
         steps = 4
         for _ in range(steps):
             t += seconds / steps
             n = int(qps * seconds / steps)
-            c = round(n * w / 100)
+            c = draws(n, w / 100)
+            # drawn: only the canary's answers fail; exact (tests): that share of all requests
+            bad = draws(c, fail) if rng is not None else round(n * fail)
             counters["requests"] += n
-            counters["failures"] += round(n * fail)
+            counters["failures"] += bad
             counters["by_version"][canary_version] += c
             counters["by_version"]["1.7.0"] += n - c
             add("client", source="load", requests=counters["requests"],
                 failures=counters["failures"], by_version=dict(counters["by_version"]))
+            if faulty and fault_qps:
+                m = int(fault_qps * seconds / steps)
+                fault["requests"] += m
+                fault["failures"] += m
+                fault["by_version"][canary_version] += m
+            if fault["requests"]:
+                add("client", source="fault-load", requests=fault["requests"],
+                    failures=fault["failures"], by_version=dict(fault["by_version"]))
+            canary_total = c + (m if faulty and fault_qps else 0)
+            canary_bad = bad + (m if faulty and fault_qps else 0)
+            if rng is None:  # exact mode: the failure share applies to all requests
+                sr: float | None = 100.0 - 100 * fail
+            else:
+                sr = 100.0 * (1 - canary_bad / canary_total) if canary_total else None
             add("prometheus", canary="podinfo", target="podinfo",
-                success_rate=100.0 - 100 * fail, primary_success_rate=100.0)
+                success_rate=sr, primary_success_rate=100.0)
 
     canary("Initialized", 0)
     add("route", name="podinfo", backends=dict(route))
@@ -76,9 +104,12 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
     if failed_after is not None:
         w = route["podinfo-canary"]
         for failed in range(1, threshold + 1):
-            canary("Progressing", w, failed)
-            event("Halt podinfo.test advancement success rate 80.00% < 99%", "Warning")
-            traffic(tick, w, fail_share)
+            traffic(tick, w, fail_share, faulty=True)
+            srs = [p["success_rate"] for p in tl.of("prometheus")[-4:]
+                   if p.get("success_rate") is not None]
+            sr = sum(srs) / len(srs) if srs else 0.0
+            canary("Progressing", w, failed)  # the check over the interval just passed
+            event(f"Halt podinfo.test advancement success rate {sr:.2f}% < 99%", "Warning")
         event(f"Rolling back podinfo.test failed checks threshold reached {threshold}", "Warning")
         add("route", name="podinfo", backends={"podinfo-primary": 100, "podinfo-canary": 0})
         event("Canary failed! Scaling down podinfo.test", "Warning")
@@ -98,26 +129,42 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
     return tl
 
 
-def sample_records(timeline_dir: Path) -> list[ScenarioRecord]:
-    """Three scenarios (promotion, stepWeights, rollback) with their timeline files."""
+def sample_records(timeline_dir: Path, seed: int = 15) -> list[ScenarioRecord]:
+    """Three scenarios (promotion, stepWeights, rollback) with their timeline files; the
+    verdicts and messages come from the harness's own assertions run on the timelines."""
+    from canary.harness.assertions import RolloutAssertion, assert_failure_share
     from canary.harness.report import ScenarioRecord
 
-    out = []
+    rng = random.Random(seed)
     cases = [
-        ("promoted through every weight step", rollout([10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
-                                                        qps=400), "passed", ""),
-        ("stepWeights [5, 25, 50]", rollout([5, 25, 50], qps=400), "passed", ""),
-        ("rolled back on /status/500", rollout([10, 20], failed_after=1, threshold=5,
-                                               fail_share=0.4, qps=400), "failed",
-         "load generator 'load' saw too many failed requests\n  expected: at most 1%\n"
-         "  observed: 2.35% (19 of 808 requests; worst sample 40.0%)"),
+        ("promoted through every weight step",
+         rollout([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], qps=400, rng=rng)),
+        ("stepWeights [5, 25, 50]", rollout([5, 25, 50], qps=400, rng=rng)),
+        ("rolled back on /status/500",
+         rollout([10, 20], failed_after=1, threshold=5, fail_share=0.3, qps=400, rng=rng,
+                 fault_qps=40)),
     ]
-    for name, tl, outcome, msg in cases:
+    out = []
+    for name, tl in cases:
         tl.scenario = name
         tl.meta["canary_version"] = "1.7.1"
+        start = next(m["t"] for m in tl.of("marker"))
+        check = 'the load generator "load" in namespace "test" saw at most 1% failed requests'
+        steps = [{"keyword": "Given", "text": "the podinfo demo is deployed in namespace "
+                  '"test"', "outcome": "passed", "message": ""},
+                 {"keyword": "When", "text": "I run \"kubectl -n test set image "
+                  'deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"',
+                  "outcome": "passed", "message": ""}]
+        try:
+            assert_failure_share(tl, start, None, 1.0, source="load")
+            outcome, msg = "passed", ""
+        except RolloutAssertion as e:
+            outcome, msg = "failed", str(e)
+        steps.append({"keyword": "Then", "text": check, "outcome": outcome, "message": msg})
         nodeid = f"features/sample.feature::{name}"
         path = tl.dump(timeline_dir / f"{name.replace(' ', '_').replace('/', '')}.json")
         out.append(ScenarioRecord(nodeid=nodeid, feature="Sample rollouts", name=name,
-                                  outcome=outcome, duration=5.0, message=msg, tags=["flagger"],
-                                  timeline_file=str(path)))
+                                  outcome=outcome, duration=round(tl.entries[-1]["t"] - T0, 1),
+                                  message=msg, tags=["flagger"], timeline_file=str(path),
+                                  steps=steps))
     return out

@@ -24,6 +24,14 @@ def find_chromium() -> str | None:
 
 def screenshot(html: Path, png: Path, width: int = 1100, height: int = 1600,
                timeout: float = 60) -> Path:
+    # offline: any attempt to fetch from the network fails instead of hanging
+    return screenshot_url(html.resolve().as_uri(), png, width, height, timeout,
+                          ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"])
+
+
+def screenshot_url(url: str, png: Path, width: int = 1100, height: int = 1600,
+                   timeout: float = 60, extra: list[str] | None = None) -> Path:
+    """A page as headless Chromium shows it (a sandbox URL: direct, no proxy)."""
     browser = find_chromium()
     if browser is None:
         raise FileNotFoundError("no Chromium on PATH (apt-get install -y chromium)")
@@ -31,10 +39,9 @@ def screenshot(html: Path, png: Path, width: int = 1100, height: int = 1600,
     with tempfile.TemporaryDirectory(prefix="canary-chromium-") as profile:
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
-               # offline: any attempt to fetch from the network fails instead of hanging
-               "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+               *(extra if extra is not None else ["--no-proxy-server"]),
                f"--user-data-dir={profile}", f"--window-size={width},{height}",
-               f"--screenshot={png.resolve()}", html.resolve().as_uri()]
+               f"--screenshot={png.resolve()}", url]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0 or not png.is_file():
         raise RuntimeError(f"chromium failed (exit {p.returncode}): {p.stderr[-2000:]}")

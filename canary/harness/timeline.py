@@ -200,3 +200,24 @@ class TimelineBuffer:
     def snapshot(self) -> Timeline:
         with self._lock:
             return Timeline.from_dict(self.timeline.to_dict())
+
+
+def client_sources(tl: Timeline) -> list[str]:
+    """Load sources with client samples, in order of first appearance."""
+    return list(dict.fromkeys(str(e.get("source")) for e in tl.of("client")))
+
+
+def weight_steps(tl: Timeline, route: str, namespace: str | None = None) -> list[Entry]:
+    """The route's weight steps: {weight, t0, t1, last}, one per change of the canary weight;
+    the last step runs to the end of the timeline (``last`` True: still in force)."""
+    pts = route_canary_weights(tl, route, namespace)
+    steps: list[Entry] = []
+    for t, w in pts:
+        if steps and steps[-1]["weight"] == w:
+            continue
+        steps.append({"weight": w, "t0": t})
+    end = max((e["t"] for e in tl.entries), default=0.0)
+    for i, s in enumerate(steps):
+        s["last"] = i + 1 == len(steps)
+        s["t1"] = end if s["last"] else steps[i + 1]["t0"]
+    return steps

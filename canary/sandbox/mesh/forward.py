@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 # Headers that belong to one hop and must not be forwarded (RFC 9110 §7.6.1).
@@ -26,35 +26,65 @@ class Upstream:
     first_byte_s: float  # seconds from sending to response headers
 
 
+Key = tuple[Hashable, str, int]  # (owner, endpoint ip, endpoint port)
+
+
 class ConnectionPool:
+    """Keep-alive connections per (owner, endpoint). The owner is the client's proxy: in
+    Linkerd each pod's proxy holds its own connections, which ``tcp_open_connections`` counts,
+    so connections are not shared between clients here either."""
+
     def __init__(self, timeout: float = 300.0, max_idle: int = 16) -> None:
         self.timeout = timeout
         self.max_idle = max_idle
-        self._idle: dict[tuple[str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[Key, list[http.client.HTTPConnection]] = {}
+        self._open: dict[Key, int] = {}
         self._lock = threading.Lock()
 
-    def _take(self, ip: str, port: int) -> http.client.HTTPConnection | None:
+    def _take(self, key: Key) -> http.client.HTTPConnection | None:
         with self._lock:
-            conns = self._idle.get((ip, port))
+            conns = self._idle.get(key)
             return conns.pop() if conns else None
 
-    def _give(self, ip: str, port: int, conn: http.client.HTTPConnection) -> None:
+    def _give(self, key: Key, conn: http.client.HTTPConnection) -> None:
         with self._lock:
-            conns = self._idle.setdefault((ip, port), [])
+            conns = self._idle.setdefault(key, [])
             if len(conns) < self.max_idle:
                 conns.append(conn)
                 return
+        self._close(key, conn)
+
+    def _opened(self, key: Key) -> None:
+        with self._lock:
+            self._open[key] = self._open.get(key, 0) + 1
+
+    def _close(self, key: Key, conn: http.client.HTTPConnection) -> None:
         conn.close()
+        with self._lock:
+            n = self._open.get(key, 0) - 1
+            if n > 0:
+                self._open[key] = n
+            else:
+                self._open.pop(key, None)
+
+    def open_connections(self) -> dict[Hashable, int]:
+        """Open connections (in use or idle) per owner."""
+        out: dict[Hashable, int] = {}
+        with self._lock:
+            for (owner, _, _), n in self._open.items():
+                out[owner] = out.get(owner, 0) + n
+        return out
 
     def send(self, ip: str, port: int, method: str, path: str,
              headers: list[tuple[str, str]], body: bytes, clock: Callable[[], float],
-             on_start: Callable[[], None] = lambda: None) -> Upstream:
+             on_start: Callable[[], None] = lambda: None, owner: Hashable = None) -> Upstream:
         """Send one request; raises OSError/HTTPException when the endpoint fails.
 
         ``on_start`` runs once, when a connection is up and the request is about to go out
-        (ConnectFailed means it never ran).
+        (ConnectFailed means it never ran). ``owner`` names whose connections these are.
         """
-        conn = self._take(ip, port)
+        key: Key = (owner, ip, port)
+        conn = self._take(key)
         reused = conn is not None
         started = False
         while True:
@@ -65,6 +95,7 @@ class ConnectionPool:
                 except OSError as e:
                     conn.close()
                     raise ConnectFailed(f"connect to {ip}:{port}: {e}") from e
+                self._opened(key)
             if not started:
                 on_start()
                 started = True
@@ -80,7 +111,7 @@ class ConnectionPool:
                 first = clock() - start
                 data = resp.read()
             except (OSError, http.client.HTTPException):
-                conn.close()
+                self._close(key, conn)
                 if reused:
                     # A pooled connection the server had already closed: try once afresh.
                     conn, reused = None, False
@@ -88,14 +119,14 @@ class ConnectionPool:
                 raise
             out = Upstream(resp.status, resp.reason, resp.getheaders(), data, first)
             if resp.will_close:
-                conn.close()
+                self._close(key, conn)
             else:
-                self._give(ip, port, conn)
+                self._give(key, conn)
             return out
 
     def close(self) -> None:
         with self._lock:
-            conns = [c for cs in self._idle.values() for c in cs]
+            conns = [(k, c) for k, cs in self._idle.items() for c in cs]
             self._idle.clear()
-        for c in conns:
-            c.close()
+        for k, c in conns:
+            self._close(k, c)

@@ -8,7 +8,7 @@ Counters are cumulative for the life of the mesh process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from canary.sandbox.mesh.labels import Labels
 from canary.sandbox.mesh.state import MeshState
@@ -45,6 +45,9 @@ class MeshMetrics:
         self._requests: dict[Labels, int] = {}
         self._responses: dict[Labels, int] = {}
         self._latency: dict[Labels, _Histogram] = {}
+        # Open connections per owner (a tuple of the label sets of the connection's ends), set
+        # by the proxy from its connection pool: the ``tcp_open_connections`` gauge.
+        self.tcp_source: Callable[[], dict[Hashable, int]] | None = None
 
     def request(self, labels: Labels) -> None:
         """A request stream began (``request_total``)."""
@@ -101,7 +104,25 @@ class MeshMetrics:
             out.append(f"response_latency_ms_bucket{_fmt(k + (('le', '+Inf'),))} {count}")
             out.append(f"response_latency_ms_sum{_fmt(k)} {_num(total)}")
             out.append(f"response_latency_ms_count{_fmt(k)} {count}")
+        out += ["# HELP tcp_open_connections Number of currently-open connections.",
+                "# TYPE tcp_open_connections gauge"]
+        out += [f"tcp_open_connections{_fmt(k)} {v}" for k, v in self._tcp_gauge()]
         return "\n".join(out) + "\n"
+
+    def _tcp_gauge(self) -> list[tuple[Labels, int]]:
+        """One series per end of each open connection: the client's outbound side
+        (``peer="dst"``) and the server's inbound side (``peer="src"``), as Linkerd's transport
+        metrics carry them; the per-request ``authority`` is not a transport label."""
+        gauge: dict[Labels, int] = {}
+        for owner, n in (self.tcp_source() if self.tcp_source else {}).items():
+            if not isinstance(owner, tuple):
+                continue
+            for labels in owner:
+                d = dict(labels)
+                peer = "dst" if d.get("direction") == "outbound" else "src"
+                key = tuple((k, v) for k, v in labels if k != "authority") + (("peer", peer),)
+                gauge[key] = gauge.get(key, 0) + n
+        return sorted(gauge.items())
 
 
 def expire_deleted_pods(state: MeshState, metrics: MeshMetrics, retain_s: float) -> None:

@@ -59,6 +59,7 @@ class Mesh:
         self.metrics = metrics or MeshMetrics()
         self.rng = rng or random.Random()
         self.pool = ConnectionPool(timeout=timeout)
+        self.metrics.tcp_source = self.pool.open_connections
         self._rr: dict[Backend, int] = {}
         self._rr_lock = threading.Lock()
 
@@ -127,7 +128,8 @@ class Mesh:
         start = time.monotonic()
         try:
             up: Upstream = self.pool.send(ep.ip, ep.port, method, path, fwd, body,
-                                          time.monotonic, started)
+                                          time.monotonic, started,
+                                          owner=tuple(series) or None)
         except ConnectFailed as e:
             if not last:
                 return None
