@@ -14,4 +14,5 @@ MODULES = (
     "canary.steps.policy",
     "canary.steps.argo_analysis",
     "canary.steps.flagger_upstream",
+    "canary.steps.incluster",
 )

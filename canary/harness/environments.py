@@ -191,8 +191,9 @@ class SandboxEnvironment(Environment):
         return self.sandbox.resolve_url(url, namespace)
 
     def rewrite_command(self, command: str) -> str:
-        from canary.harness.manifests import local_url_map
+        from canary.harness.manifests import local_url_map, rewrite_install_commands
 
+        command = rewrite_install_commands(command)
         for url, path in local_url_map().items():
             command = command.replace(url, str(path))
         return command
