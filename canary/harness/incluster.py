@@ -14,16 +14,21 @@ from canary.harness.manifests import argo_install_files, flagger_install_files
 from canary.harness.wait import wait_for
 
 INSTALLS = {"Flagger": flagger_install_files, "Argo Rollouts": argo_install_files}
+# where the tutorial applies each install's namespaced objects that name no namespace
+INSTALL_NAMESPACE = {"Flagger": "flagger-system", "Argo Rollouts": "argo-rollouts"}
+CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
 
 
-def install_objects(files: list[Path]) -> list[tuple[str, str, str, str | None]]:
+def install_objects(files: list[Path], namespace: str | None = None
+                    ) -> list[tuple[str, str, str, str | None]]:
     """(apiVersion, kind, name, namespace) of every object the packaged install holds."""
     out = []
     for f in files:
         for doc in yaml.safe_load_all(f.read_text()):
             if doc:
                 md = doc.get("metadata") or {}
-                out.append((doc["apiVersion"], doc["kind"], md["name"], md.get("namespace")))
+                ns = None if doc["kind"] in CLUSTER_SCOPED else md.get("namespace") or namespace
+                out.append((doc["apiVersion"], doc["kind"], md["name"], ns))
     return out
 
 
@@ -38,11 +43,11 @@ def stand_down_engine(ctx: ScenarioContext) -> None:
     ctx.mark("the harness's engine process stopped")
 
     def restore() -> None:
-        for files in (flagger_install_files(), argo_install_files()):
-            install = [str(f) for f in files if f.parent.name == "install"]
-            for f in install:
-                env.kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", f],
-                            check=False, timeout=60)
+        for which, files in INSTALLS.items():
+            for f in files():
+                if f.parent.name == "install":  # the CRDs are put back below
+                    env.kubectl(["delete", "--ignore-not-found", "--wait=false", "-n",
+                                 INSTALL_NAMESPACE[which], "-f", str(f)], check=False, timeout=60)
         apply_crds(env, getattr(env, "rootdir", None))
         if had_engine:
             env.start_engine()
@@ -91,7 +96,7 @@ def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[s
     """Nothing the packaged install holds (cluster-scoped CRDs and RBAC included) remains, nor
     the named namespaces."""
     client = ctx.env.client()
-    objects = install_objects(INSTALLS[which]())
+    objects = install_objects(INSTALLS[which](), INSTALL_NAMESPACE[which])
 
     def left() -> list[str]:
         out = []
