@@ -25,8 +25,11 @@ def pods_replaced(canary_scenario: ScenarioContext, selector: str, ns: str) -> N
     I.wait_pods_replaced(canary_scenario, ns, selector)
 
 
-@then(parsers.re(r'nothing the (?P<which>Flagger|Argo Rollouts) install created remains'
+@then(parsers.re(r'nothing the (?P<which>Flagger|Argo Rollouts) install created'
+                 r'(?P<scope> in its namespace)? remains'
                  r'(?:, nor the namespaces? "(?P<names>[^"]+)")?'))
-def install_gone(canary_scenario: ScenarioContext, which: str, names: str | None) -> None:
+def install_gone(canary_scenario: ScenarioContext, which: str, scope: str | None,
+                 names: str | None) -> None:
     I.wait_install_gone(canary_scenario, which,
-                        [n.strip() for n in (names or "").split(",") if n.strip()])
+                        [n.strip() for n in (names or "").split(",") if n.strip()],
+                        namespaced_only=bool(scope))

@@ -92,11 +92,13 @@ def wait_pods_replaced(ctx: ScenarioContext, ns: str, selector: str) -> None:
                                f"replaced by a new Ready pod: {why}")
 
 
-def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[str]) -> None:
-    """Nothing the packaged install holds (cluster-scoped CRDs and RBAC included) remains, nor
-    the named namespaces."""
+def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[str],
+                      namespaced_only: bool = False) -> None:
+    """Nothing the packaged install holds (cluster-scoped CRDs and RBAC included, unless
+    ``namespaced_only``) remains, nor the named namespaces."""
     client = ctx.env.client()
-    objects = install_objects(INSTALLS[which](), INSTALL_NAMESPACE[which])
+    objects = [o for o in install_objects(INSTALLS[which](), INSTALL_NAMESPACE[which])
+               if not namespaced_only or o[3] is not None]
 
     def left() -> list[str]:
         out = []
