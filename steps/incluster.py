@@ -26,10 +26,10 @@ def pods_replaced(canary_scenario: ScenarioContext, selector: str, ns: str) -> N
 
 
 @then(parsers.re(r'nothing the (?P<which>Flagger|Argo Rollouts) install created'
-                 r'(?P<scope> in its namespace)? remains'
+                 r'(?P<scope> in its namespace)? remains(?P<crds> but its CRDs)?'
                  r'(?:, nor the namespaces? "(?P<names>[^"]+)")?'))
 def install_gone(canary_scenario: ScenarioContext, which: str, scope: str | None,
-                 names: str | None) -> None:
+                 crds: str | None, names: str | None) -> None:
     I.wait_install_gone(canary_scenario, which,
                         [n.strip() for n in (names or "").split(",") if n.strip()],
-                        namespaced_only=bool(scope))
+                        namespaced_only=bool(scope), keep_crds=bool(crds))

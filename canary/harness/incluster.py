@@ -93,12 +93,13 @@ def wait_pods_replaced(ctx: ScenarioContext, ns: str, selector: str) -> None:
 
 
 def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[str],
-                      namespaced_only: bool = False) -> None:
+                      namespaced_only: bool = False, keep_crds: bool = False) -> None:
     """Nothing the packaged install holds (cluster-scoped CRDs and RBAC included, unless
     ``namespaced_only``) remains, nor the named namespaces."""
     client = ctx.env.client()
     objects = [o for o in install_objects(INSTALLS[which](), INSTALL_NAMESPACE[which])
-               if not namespaced_only or o[3] is not None]
+               if (not namespaced_only or o[3] is not None)
+               and not (keep_crds and o[1] == "CustomResourceDefinition")]
 
     def left() -> list[str]:
         out = []
