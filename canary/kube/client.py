@@ -196,7 +196,9 @@ class KubeConfig:
                 cfg.refresh_api_key_hook(cfg)
             keys = cfg.api_key or {}
             value = keys.get("BearerToken") or keys.get("authorization") or ""
-            return value.split(" ", 1)[1] if value.startswith("Bearer ") else value or None
+            # the in-cluster loader writes "bearer <token>" (lower case), kubeconfigs "Bearer"
+            return value.split(" ", 1)[1] if value.lower().startswith("bearer ") \
+                else value or None
 
         verify: bool | str = cfg.ssl_ca_cert or True if cfg.verify_ssl else False
         cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None
