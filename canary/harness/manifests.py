@@ -41,11 +41,15 @@ def local_url_map() -> dict[str, Path]:
     return {DEMO_URL: demo_manifest()}
 
 
-def flagger_install_files() -> list[Path]:
-    """What Flagger's Linkerd kustomization applies: its CRDs, then the rest."""
+def flagger_install_files(deleting: bool = False) -> list[Path]:
+    """What Flagger's Linkerd kustomization applies: its namespace, CRDs, then the rest; for
+    ``kubectl delete`` the namespace goes last (the sandbox removes a namespace's objects at
+    once, so deleting them after it would answer NotFound)."""
     crds = MANIFEST_DIR / "crds"
-    return [crds / "flagger.app_canaries.yaml", crds / "flagger.app_metrictemplates.yaml",
+    ns = INSTALL_DIR / "flagger-namespace.yaml"
+    rest = [crds / "flagger.app_canaries.yaml", crds / "flagger.app_metrictemplates.yaml",
             INSTALL_DIR / "flagger-linkerd.yaml"]
+    return [*rest, ns] if deleting else [ns, *rest]
 
 
 def argo_install_files() -> list[Path]:
@@ -65,7 +69,11 @@ def rewrite_install_commands(command: str) -> str:
     ``kubectl apply|delete -k github.com/fluxcd/flagger/kustomize/linkerd`` and
     ``kubectl apply -f <Argo's install.yaml URL>`` (the packaged files are what those
     targets hold; kubectl applies and deletes them as it would the remote ones)."""
-    command = FLAGGER_KUSTOMIZE_RE.sub(lambda _m: _files_flags(flagger_install_files()), command)
+    def flagger(m: re.Match[str]) -> str:
+        segment = re.split(r"&&|\|\||;|\|", m.string[:m.start()])[-1]
+        return _files_flags(flagger_install_files(deleting=" delete " in f" {segment} "))
+
+    command = FLAGGER_KUSTOMIZE_RE.sub(flagger, command)
     argo = argo_install_files()
     command = re.sub(r"(?:-f|--filename)(?:=|\s+)" + re.escape(ARGO_INSTALL_URL) +
                      r"(?=\s|$|;|&|\|)", lambda _m: _files_flags(argo), command)

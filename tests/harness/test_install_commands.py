@@ -32,6 +32,8 @@ def test_flagger_kustomize_install_and_cleanup_lines_use_the_packaged_install():
         "kubectl delete -k github.com/fluxcd/flagger/kustomize/linkerd && kubectl delete ns test")
     assert cleanup.startswith("kubectl delete -f ")
     assert cleanup.endswith("&& kubectl delete ns test")
+    assert _files(cleanup) == [str(f) for f in flagger_install_files(deleting=True)]
+    assert _files(cleanup)[-1].endswith("flagger-namespace.yaml")
 
 
 def test_other_kustomize_targets_and_commands_are_left_alone():
@@ -56,7 +58,8 @@ def test_the_flagger_install_is_what_the_linkerd_kustomization_renders():
             ("Deployment", "flagger", "flagger-system"),
             ("CustomResourceDefinition", "canaries.flagger.app", None),
             ("CustomResourceDefinition", "metrictemplates.flagger.app", None)} <= objs
-    docs = [d for d in yaml.safe_load_all(flagger_install_files()[-1].read_text()) if d]
+    docs = [d for f in flagger_install_files() if f.parent.name == "install"
+            for d in yaml.safe_load_all(f.read_text()) if d]
     dep = next(d for d in docs if d["kind"] == "Deployment")
     c = dep["spec"]["template"]["spec"]["containers"][0]
     # fluxcd/flagger kustomize/linkerd/patch.yaml
