@@ -16,4 +16,5 @@ MODULES = (
     "canary.steps.flagger_upstream",
     "canary.steps.stat",
     "canary.steps.browser",
+    "canary.steps.incluster",
 )

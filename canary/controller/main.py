@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 
 from canary.clock import Clock
+from canary.controller.leader import LeaderElector, LeaseTimes
 from canary.controller.logs import setup_logging
 from canary.controller.observability import ObservabilityServer
 from canary.controller.scale_discovery import ScaleMismatch, published_scale, settle_scale
-from canary.kube.client import ApiError, ApiUnavailable, KubeClient
+from canary.kube.client import ApiError, ApiUnavailable, KubeClient, KubeConfig
 
 log = logging.getLogger("canary.engine")
 
@@ -51,6 +52,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="give up (exit 1) when the API server has not answered by then")
     p.add_argument("--sandbox-dir",
                    help="sandbox directory whose dns.json resolves in-cluster addresses")
+    p.add_argument("--mode", choices=MODES, default="all",
+                   help="which loops run: flagger (Canary), argo (Rollout) or all (default); "
+                        "the in-cluster images run one each, as the real controllers")
+    p.add_argument("--enable-leader-election", "--leader-elect", dest="leader_elect",
+                   nargs="?", const="true", default="false", metavar="BOOL",
+                   help="act only while holding a coordination.k8s.io/v1 Lease (Flagger's "
+                        "-enable-leader-election, Argo's --leader-elect)")
+    p.add_argument("--leader-election-namespace", default=None,
+                   help="namespace of the Lease (default: the pod's namespace, else "
+                        "kube-system)")
+    # accepted for Flagger's and Argo's own Deployment args; no effect here
+    p.add_argument("--log-level", default="info", help=argparse.SUPPRESS)
+    p.add_argument("--include-label-prefix", default="", help=argparse.SUPPRESS)
     return p
 
 
@@ -94,6 +108,8 @@ def wait_for_api(client: KubeClient, timeout: float,
 def _sandbox_dir(args: argparse.Namespace) -> str | None:
     if args.sandbox_dir:
         return args.sandbox_dir
+    if os.environ.get("CANARY_SANDBOX_DIR"):  # a sandbox pod: the sandbox's DNS stand-in
+        return os.environ["CANARY_SANDBOX_DIR"]
     if args.kubeconfig:
         d = os.path.dirname(os.path.abspath(args.kubeconfig))
         if os.path.exists(os.path.join(d, "dns.json")):
@@ -101,7 +117,14 @@ def _sandbox_dir(args: argparse.Namespace) -> str | None:
     return None
 
 
-GO_FLAGS = ("metrics-server", "mesh-provider")
+MODES = ("all", "flagger", "argo")
+GO_FLAGS = ("metrics-server", "mesh-provider", "port", "namespace", "kubeconfig", "log-level",
+            "include-label-prefix", "enable-leader-election", "leader-election-namespace")
+# client-go durations in spec seconds: Flagger's (cmd/flagger/main.go:356-358) and Argo
+# Rollouts' defaults (utils/defaults/defaults.go: 15s/10s/2s)
+LEASES = {"flagger": ("flagger-leader-election", LeaseTimes(60, 15, 5)),
+          "argo": ("argo-rollouts-controller-lock", LeaseTimes(15, 10, 2)),
+          "all": ("canary-engine-leader-election", LeaseTimes(15, 10, 2))}
 
 
 def go_style(argv: list[str]) -> list[str]:
@@ -114,14 +137,27 @@ def go_style(argv: list[str]) -> list[str]:
     return out
 
 
+def _client(args: argparse.Namespace) -> KubeClient:
+    """No kubeconfig inside a pod: the service account, as client-go's BuildConfigFromFlags
+    does for Flagger and Argo (in-cluster first when no kubeconfig is named)."""
+    if not args.kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return KubeClient(KubeConfig.in_cluster())
+    return KubeClient.from_kubeconfig(args.kubeconfig, args.context)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(go_style(argv))
     setup_logging(args.log_format)
     if args.time_scale is not None and args.time_scale <= 0:
         print(f"canary engine: --time-scale must be > 0, got {args.time_scale}", file=sys.stderr)
         return 2
+    leader_elect = str(args.leader_elect).lower()
+    if leader_elect not in ("true", "false", "1", "0"):
+        print(f"canary engine: --enable-leader-election: expected true or false, got "
+              f"{args.leader_elect!r}", file=sys.stderr)
+        return 2
     try:
-        client = KubeClient.from_kubeconfig(args.kubeconfig, args.context)
+        client = _client(args)
     except ApiUnavailable as e:
         print(f"canary engine: {e}", file=sys.stderr)
         return 2
@@ -163,12 +199,30 @@ def main(argv: list[str]) -> int:
              client.config.server, args.namespace or "<all>", args.time_scale,
              args.metrics_server or "http://prometheus.linkerd-viz:9090 (default)")
 
-    flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
-                                metrics_server=args.metrics_server, resolve_url=resolver,
-                                mesh_provider=args.mesh_provider,
-                                metrics_override=args.metrics_address_override)
-    threads = [threading.Thread(target=flagger.run, args=(stop,), name="flagger", daemon=True)]
-    if importlib.util.find_spec("canary.controller.argo_loop") is not None:
+    lost = threading.Event()
+    elector = None
+    if leader_elect in ("true", "1"):
+        name, times = LEASES[args.mode]
+        # Flagger's -leader-election-namespace defaults to kube-system; Argo uses its own
+        ns = args.leader_election_namespace or (
+            "kube-system" if args.mode == "flagger"
+            else os.environ.get("POD_NAMESPACE") or "kube-system")
+        elector = LeaderElector(client, ns, name, clock, times)
+        if not elector.acquire(stop):
+            server.stop()
+            return 0
+        threading.Thread(target=elector.keep, args=(stop, lost), name="leader",
+                         daemon=True).start()
+    threads = []
+    if args.mode in ("all", "flagger"):
+        flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
+                                    metrics_server=args.metrics_server, resolve_url=resolver,
+                                    mesh_provider=args.mesh_provider,
+                                    metrics_override=args.metrics_address_override)
+        threads.append(threading.Thread(target=flagger.run, args=(stop,), name="flagger",
+                                        daemon=True))
+    if args.mode in ("all", "argo") and \
+            importlib.util.find_spec("canary.controller.argo_loop") is not None:
         from canary.controller.argo_loop import RolloutController
 
         argo = RolloutController(client, clock, args.namespace, logging.getLogger("canary.argo"),
@@ -183,11 +237,15 @@ def main(argv: list[str]) -> int:
             log.error("a controller thread died; stopping")
             stop.set()
             break
+        if lost.is_set():  # as Flagger's OnStoppedLeading: exit, the kubelet restarts us
+            stop.set()
     for t in threads:
         t.join(timeout=5)
+    if elector is not None:
+        elector.release()
     server.stop()
     log.info("engine stopped")
-    return 0
+    return 1 if lost.is_set() else 0
 
 
 if __name__ == "__main__":

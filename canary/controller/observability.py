@@ -36,7 +36,11 @@ class ObservabilityServer:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            # Go's net/http answers HEAD for GET handlers: Flagger's probe is `wget --spider`
+            do_HEAD = do_GET  # noqa: N815 - http.server naming
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -4,6 +4,7 @@ can be removed and checked), the rollout recorder and the timeline."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ class ScenarioContext:
     recorder: TimelineRecorder | None = None
     buffer: TimelineBuffer | None = None
     started: float = field(default_factory=time.time)
+    # run once after cleanup (e.g. put back what a scenario took from the shared environment)
+    teardowns: list[Callable[[], None]] = field(default_factory=list)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -128,6 +131,16 @@ class ScenarioContext:
 
     def cleanup(self, timeout: float = NAMESPACE_GONE_TIMEOUT) -> list[str]:
         """Delete everything the scenario created; return what is still there afterwards."""
+        try:
+            return self._cleanup(timeout)
+        finally:
+            while self.teardowns:
+                try:
+                    self.teardowns.pop(0)()
+                except Exception as e:  # noqa: BLE001 - one failing must not skip the rest
+                    self.diagnostics[f"teardown {len(self.teardowns)}"] = str(e)
+
+    def _cleanup(self, timeout: float) -> list[str]:
         if self.cleaned:
             return self.leftovers()
         self.cleaned = True

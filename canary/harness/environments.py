@@ -99,8 +99,9 @@ class Environment:
     def rewrite_command(self, command: str) -> str:
         if not self.offline_manifests:
             return command
-        from canary.harness.manifests import local_url_map
+        from canary.harness.manifests import local_url_map, rewrite_install_commands
 
+        command = rewrite_install_commands(command)
         for url, path in local_url_map().items():
             command = command.replace(url, str(path))
         return command

@@ -86,6 +86,10 @@ PATCH_TYPES = {
 }
 
 
+SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+SERVICEACCOUNT_DIR_ENV = "CANARY_SERVICEACCOUNT_DIR"  # the sandbox's stand-in for the mount
+
+
 class KubeconfigError(ApiUnavailable):
     """The kubeconfig cannot be used; the message names the file and what is wrong."""
 
@@ -161,17 +165,27 @@ class KubeConfig:
         return cls._from_client_config(cfg, namespace)
 
     @classmethod
+    def in_cluster(cls) -> KubeConfig:
+        """The pod's service account: ``KUBERNETES_SERVICE_HOST``/``PORT`` and its token."""
+        return cls._in_cluster()
+
+    @classmethod
     def _in_cluster(cls) -> KubeConfig:
         from kubernetes import client as k8s
-        from kubernetes import config as k8s_config
         from kubernetes.config.config_exception import ConfigException
+        from kubernetes.config.incluster_config import InClusterConfigLoader
 
+        # A real pod has its token at the standard path; a sandbox pod (a local process, no
+        # mount namespace) is told where its mounted service-account directory is.
+        sa_dir = os.environ.get(SERVICEACCOUNT_DIR_ENV) or SERVICEACCOUNT_DIR
         cfg = k8s.Configuration()
         try:
-            k8s_config.load_incluster_config(client_configuration=cfg)
+            InClusterConfigLoader(token_filename=os.path.join(sa_dir, "token"),
+                                  cert_filename=os.path.join(sa_dir, "ca.crt"),
+                                  try_refresh_token=True).load_and_set(cfg)
         except ConfigException as e:
             raise KubeconfigError(f"in-cluster configuration: {_one_line(e)}") from None
-        ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+        ns_file = os.path.join(sa_dir, "namespace")
         ns = open(ns_file).read().strip() if os.path.isfile(ns_file) else "default"
         return cls._from_client_config(cfg, ns)
 
@@ -182,7 +196,9 @@ class KubeConfig:
                 cfg.refresh_api_key_hook(cfg)
             keys = cfg.api_key or {}
             value = keys.get("BearerToken") or keys.get("authorization") or ""
-            return value.split(" ", 1)[1] if value.startswith("Bearer ") else value or None
+            # the in-cluster loader writes "bearer <token>" (lower case), kubeconfigs "Bearer"
+            return value.split(" ", 1)[1] if value.lower().startswith("bearer ") \
+                else value or None
 
         verify: bool | str = cfg.ssl_ca_cert or True if cfg.verify_ssl else False
         cert = (cfg.cert_file, cfg.key_file) if cfg.cert_file and cfg.key_file else None

@@ -12,6 +12,10 @@ Built-in images (any tag; ``docker.io/`` and ``library/`` prefixes are optional)
     nginx                            -> frontend  (program name ``nginx``)
     ghcr.io/fluxcd/flagger-loadtester, weaveworks/flagger-loadtester
                                      -> loadtester (program names ``loadtester``, ``hey``, ``curl``)
+    ghcr.io/fluxcd/flagger, weaveworks/flagger
+                                     -> ``canary engine --mode flagger`` in-cluster (``./flagger``)
+    quay.io/argoproj/argo-rollouts   -> ``canary engine --mode argo --leader-elect`` in-cluster
+                                        (``/bin/rollouts-controller``)
 
 Containers run as in Kubernetes: ``command`` replaces the image's entrypoint, ``args`` alone
 replace its default arguments (leniency: args that start with ``-`` are passed to the image's
@@ -62,8 +66,10 @@ SHIMS: dict[str, str] = {
     "hey": "hey",
     "curl": "curl",
     "grpc_health_probe": "grpc_health",
+    "flagger": "flagger",
+    "rollouts-controller": "rollouts_controller",
 }
-APPS = ("podinfo", "loadgen", "frontend", "loadtester")
+APPS = ("podinfo", "loadgen", "frontend", "loadtester", "flagger", "argo-rollouts")
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,16 @@ _BUILTINS = (
         ("ghcr.io/fluxcd/flagger-loadtester", "docker.io/weaveworks/flagger-loadtester"),
         "loadtester", ("./loadtester",), (),
     ),
+    # the controllers' images: their entrypoints (Flagger's Dockerfile ENTRYPOINT ./flagger,
+    # Argo's /bin/rollouts-controller) run the bundled engine in the matching mode
+    _Builtin(("ghcr.io/fluxcd/flagger", "docker.io/weaveworks/flagger"), "flagger",
+             ("./flagger",), ()),
+    _Builtin(("quay.io/argoproj/argo-rollouts", "docker.io/argoproj/argo-rollouts"),
+             "argo-rollouts", ("/bin/rollouts-controller",), ()),
 )
 _APP_PROGRAM = {"podinfo": "podinfo", "loadgen": "slow_cooker", "frontend": "nginx",
-                "loadtester": "loadtester"}
+                "loadtester": "loadtester", "flagger": "flagger",
+                "argo-rollouts": "rollouts-controller"}
 
 
 class ImageConfigError(ValueError):

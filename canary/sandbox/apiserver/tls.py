@@ -27,14 +27,30 @@ def ensure_certificate(directory: Path) -> tuple[Path, Path]:
     valid for 127.0.0.1 and localhost. It is kept across restarts so kubeconfigs stay valid.
     """
     cert, key = directory / "apiserver.crt", directory / "apiserver.key"
-    if cert.exists() and key.exists():
+    if cert.exists() and key.exists() and _names_pod_address(cert):
         return cert, key
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "apiserver.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the CLI and the server may both get here
-        if not (cert.exists() and key.exists()):
+        if not (cert.exists() and key.exists() and _names_pod_address(cert)):
             _generate(cert, key)
     return cert, key
+
+
+# Pods reach the API at canary.sandbox.incluster.API_HOST (their own loopback is the pod), and
+# a real apiserver's certificate names the kubernetes Service too.
+SUBJECT_ALT_NAMES = ("IP:127.0.0.1,DNS:localhost,IP:127.99.0.1,DNS:kubernetes,"
+                     "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+                     "DNS:kubernetes.default.svc.cluster.local")
+
+
+def _names_pod_address(cert: Path) -> bool:
+    """Certificates made before pods had an API address are made again (same path)."""
+    try:
+        decoded = ssl._ssl._test_decode_cert(str(cert))  # type: ignore[attr-defined]
+    except (OSError, ssl.SSLError, AttributeError):
+        return True  # cannot tell: keep it
+    return ("IP Address", "127.99.0.1") in decoded.get("subjectAltName", ())
 
 
 def _generate(cert: Path, key: Path) -> None:
@@ -42,7 +58,7 @@ def _generate(cert: Path, key: Path) -> None:
     cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
            "-nodes", "-days", "3650", "-subj", "/CN=canary-sandbox-apiserver",
            "-keyout", str(tmp_key), "-out", str(tmp_cert),
-           "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+           "-addext", f"subjectAltName={SUBJECT_ALT_NAMES}",
            "-addext", "basicConstraints=critical,CA:TRUE",
            "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
            "-addext", "extendedKeyUsage=serverAuth"]

@@ -22,7 +22,7 @@ from typing import Any
 from canary.kube.client import ApiError, ApiUnavailable, KubeClient, NotFound
 from canary.kube.events import EventRecorder
 from canary.kube.informer import Informer
-from canary.sandbox import images
+from canary.sandbox import images, incluster
 from canary.sandbox.layout import SandboxLayout
 from canary.sandbox.system_pods import HOST_PROCESS
 
@@ -201,6 +201,7 @@ class PodWorker:
         if self.shutdown_only:
             return
         self.k.ipam.release(self.uid)
+        incluster.unmount_service_account(self.k.sandbox_dir, self.ns, self.name)
         if self.delete_pod:
             self._remove_from_api()
         self.k.worker_done(self.uid)
@@ -349,6 +350,8 @@ class PodWorker:
                 self.k.events.emit(pod, "Warning", "Failed", f"Error: {problem}", "kubelet",
                                     fp)
         env.update(self._pod_env())
+        env.pop("KUBECONFIG", None)  # the node's, not the pod's: pods use their service account
+        env.update(incluster.pod_env(self.k.sandbox_dir, pod))
         env.update(env_own)
         # localhost inside the pod is the pod (see podnet)
         env = podnet.preload_env(self.k.sandbox_dir / "node", env)
