@@ -23,15 +23,20 @@ PLUGIN_EXECUTABLE = "kubectl-argo-rollouts"
 PHASES = ("Healthy", "Progressing", "Paused", "Degraded")
 
 
+def write_shim(bin_dir: Path, name: str, module: str, python: str = sys.executable) -> Path:
+    """An executable ``bin_dir/name`` running ``python -m module "$@"``: how the harness puts
+    its look-alikes of CLI tools (kubectl-argo-rollouts, linkerd) on a command's PATH."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    exe = bin_dir / name
+    exe.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} -m {module} \"$@\"\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return exe
+
+
 def install_kubectl_plugin(bin_dir: Path, python: str = sys.executable) -> Path:
     """Write ``kubectl-argo-rollouts`` into ``bin_dir``: stock kubectl finds plugins on PATH by
     that name, so the seed's ``kubectl argo rollouts ...`` lines run our ``canary rollouts``."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    exe = bin_dir / PLUGIN_EXECUTABLE
-    exe.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} -m canary.cli.rollouts "
-                   "\"$@\"\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return exe
+    return write_shim(bin_dir, PLUGIN_EXECUTABLE, "canary.cli.rollouts", python)
 
 
 def path_with(bin_dir: Path, env: dict[str, str]) -> dict[str, str]:

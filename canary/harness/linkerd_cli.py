@@ -5,21 +5,16 @@ PATH, so a real ``linkerd`` found earlier on PATH (kind, existing clusters) alwa
 from __future__ import annotations
 
 import os
-import shlex
-import stat
 import sys
 from pathlib import Path
+
+from canary.harness.argo import write_shim
 
 EXECUTABLE = "linkerd"
 
 
 def install_linkerd_shim(bin_dir: Path, python: str = sys.executable) -> Path:
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    exe = bin_dir / EXECUTABLE
-    exe.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} -m canary.cli.linkerd_shim "
-                   "\"$@\"\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return exe
+    return write_shim(bin_dir, EXECUTABLE, "canary.cli.linkerd_shim", python)
 
 
 def path_appended(bin_dir: Path, env: dict[str, str]) -> dict[str, str]:

@@ -30,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from canary.sandbox.netinfo import pipe_connection
+
 log = logging.getLogger("node.incluster")
 
 # Outside the pod range (127.1.0.0/16) and the Service range (127.100.0.0/16).
@@ -108,37 +110,8 @@ class ApiRelay:
                 conn, _ = sock.accept()
             except OSError:
                 return
-            threading.Thread(target=_pipe, args=(conn, ("127.0.0.1", port)),
+            threading.Thread(target=pipe_connection, args=(conn, ("127.0.0.1", port)),
                              daemon=True).start()
-
-
-def _pipe(conn: socket.socket, remote: tuple[str, int]) -> None:
-    try:
-        upstream = socket.create_connection(remote, timeout=5)
-    except OSError:
-        conn.close()
-        return
-    upstream.settimeout(None)
-
-    def pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    t = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
-    t.start()
-    pump(conn, upstream)
-    t.join()
-    conn.close()
-    upstream.close()
 
 
 RELAY = ApiRelay()

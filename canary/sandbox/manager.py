@@ -25,6 +25,7 @@ import yaml
 
 from canary.kube.client import ApiUnavailable, KubeClient, KubeConfig, NotFound
 from canary.sandbox.layout import SandboxLayout
+from canary.sandbox.netinfo import pipe_connection
 
 COMPONENTS = ("apiserver", "node", "mesh", "prometheus")
 
@@ -347,38 +348,9 @@ def serve_forward(local_port: int, remote: tuple[str, int], stop: threading.Even
                 conn, _ = lsock.accept()
             except TimeoutError:
                 continue
-            threading.Thread(target=_pipe_connection, args=(conn, remote), daemon=True).start()
+            threading.Thread(target=pipe_connection, args=(conn, remote), daemon=True).start()
     finally:
         lsock.close()
-
-
-def _pipe_connection(conn: socket.socket, remote: tuple[str, int]) -> None:
-    try:
-        upstream = socket.create_connection(remote, timeout=5)
-    except OSError:
-        conn.close()
-        return
-    upstream.settimeout(None)
-
-    def pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    t = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
-    t.start()
-    pump(conn, upstream)
-    t.join()
-    conn.close()
-    upstream.close()
 
 
 # -- CLI -------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
 import zlib
 from pathlib import Path
 
@@ -25,3 +27,34 @@ def listening_addresses() -> set[str]:
 def sandbox_offset(path: Path, size: int = 60000) -> int:
     """A stable per-sandbox starting offset so two sandboxes on one machine rarely meet."""
     return zlib.crc32(str(path.resolve()).encode()) % size
+
+
+def pipe_connection(conn: socket.socket, remote: tuple[str, int]) -> None:
+    """Copy bytes both ways between ``conn`` and a new connection to ``remote`` until either
+    side closes (port-forwards and relays)."""
+    try:
+        upstream = socket.create_connection(remote, timeout=5)
+    except OSError:
+        conn.close()
+        return
+    upstream.settimeout(None)
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
+    t.start()
+    pump(conn, upstream)
+    t.join()
+    conn.close()
+    upstream.close()
