@@ -127,8 +127,10 @@ Feature: Builtin metrics request-success-rate and request-duration, no MetricTem
               group: core
               kind: Service
               port: 9898
+        # 30s, not 10s: a pod starts in real time (20 spec seconds at 0.05), so 10s checks
+        # would judge the new pods on a few requests each; see docs/time-scale.md
         analysis:
-          interval: 10s
+          interval: 30s
           threshold: 5
           stepWeight: 10
           maxWeight: 50
