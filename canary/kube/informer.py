@@ -126,6 +126,8 @@ class Informer:
             except NotFound as e:
                 self._not_served(e)
             except (ApiUnavailable, ApiError, ValueError, OSError) as e:
+                if self.stop.is_set():
+                    return  # stopping: the server going away with us is not an outage
                 self._failures += 1
                 if self._failures == 1 or self._failures % 30 == 0:  # one line per outage
                     log.warning("watch %s failed (%s); retrying", self.kind, e)
