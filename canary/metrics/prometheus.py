@@ -78,13 +78,16 @@ class PrometheusProvider:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def run_query(self, query: str) -> float:
-        q = re.sub(r"\s+", " ", query).strip()
+    def _get(self, query: str) -> requests.Response:
+        """The instant query; each caller words the errors as its upstream does."""
         try:
-            resp = self.session.get(f"{self.address}/api/v1/query", params={"query": q},
+            return self.session.get(f"{self.address}/api/v1/query", params={"query": query},
                                     headers=self.headers, timeout=self.timeout)
         except requests.RequestException as e:
             raise QueryError(f"request to {self.address} failed: {_short(e)}") from e
+
+    def run_query(self, query: str) -> float:
+        resp = self._get(re.sub(r"\s+", " ", query).strip())
         if resp.status_code >= 400:
             raise QueryError(f"error response: Status {resp.status_code} {resp.reason}: "
                              f"{resp.text.strip()[:300]}")
@@ -112,11 +115,7 @@ class PrometheusProvider:
         """An instant query answered the way Argo Rollouts' Prometheus provider reads it
         (metricproviders/prometheus/prometheus.go ``processResponse``): a vector (or matrix)
         becomes the list of its sample values, a scalar one float. Returns (raw data, value)."""
-        try:
-            resp = self.session.get(f"{self.address}/api/v1/query", params={"query": query},
-                                    headers=self.headers, timeout=self.timeout)
-        except requests.RequestException as e:
-            raise QueryError(f"request to {self.address} failed: {_short(e)}") from e
+        resp = self._get(query)
         if resp.status_code >= 400:
             raise QueryError(f"{resp.reason.lower() if resp.reason else 'error'}: "
                              f"{_api_error(resp)}")
