@@ -19,6 +19,8 @@ from canary.harness.png import pixel
 from canary.harness.screenshot import screenshot_url
 
 WIDTH, HEIGHT = 480, 200
+PAGE_LOAD_SPEC_S = 1.0  # one page load per spec second
+PAGE_LOAD_MIN_WALL_S = 0.05
 
 
 def capture_frontend(ctx: ScenarioContext, ns: str, label: str) -> dict[str, Any]:
@@ -41,17 +43,37 @@ def capture_frontend(ctx: ScenarioContext, ns: str, label: str) -> dict[str, Any
                 "png": base64.b64encode(png.read_bytes()).decode()}
     assert ctx.buffer is not None
     ctx.buffer.timeline.meta.setdefault("browser", []).append(shot)
+    # from the first capture on, the page is reloaded as the seed's user keeps refreshing it:
+    # the report's step table shows which version each step's page loads showed
+    if ctx.recorder is None:
+        ctx.record(ns)
+    assert ctx.recorder is not None
+    ctx.recorder.poll_page(ns, "frontend", url, max(PAGE_LOAD_MIN_WALL_S,
+                                                    PAGE_LOAD_SPEC_S * ctx.time_scale))
     return shot
 
 
-def check_colours_differ(ctx: ScenarioContext, first: str, second: str) -> None:
-    shots = {s["label"]: s for s in ctx.timeline().meta.get("browser", [])}
-    missing = [x for x in (first, second) if x not in shots]
+def header_colour(shot: dict[str, Any]) -> str:
+    """The page colour read back from the screenshot the report holds (not the label)."""
+    return pixel(base64.b64decode(shot["png"]), 4, 4)
+
+
+def colours_problem(shots: list[dict[str, Any]], first: str, second: str) -> str | None:
+    """Why the captures ``first`` and ``second`` do not show two versions in two colours."""
+    by_label = {s["label"]: s for s in shots}
+    missing = [x for x in (first, second) if x not in by_label]
     if missing:
-        raise RolloutAssertion(f"no browser capture named {', '.join(missing)} "
-                               f"(captured: {', '.join(shots) or 'none'})")
-    a, b = shots[first], shots[second]
-    if a["colour"] == b["colour"] or a["version"] == b["version"]:
-        raise RolloutAssertion(
-            f"the frontend looked the same at {first!r} and {second!r}: version "
-            f"{a['version']} in {a['colour']}, then version {b['version']} in {b['colour']}")
+        return (f"no browser capture named {', '.join(missing)} "
+                f"(captured: {', '.join(by_label) or 'none'})")
+    a, b = by_label[first], by_label[second]
+    ca, cb = header_colour(a), header_colour(b)
+    if ca == cb or a["version"] == b["version"]:
+        return (f"the frontend looked the same at {first!r} and {second!r}: version "
+                f"{a['version']} in {ca}, then version {b['version']} in {cb}")
+    return None
+
+
+def check_colours_differ(ctx: ScenarioContext, first: str, second: str) -> None:
+    problem = colours_problem(ctx.timeline().meta.get("browser", []), first, second)
+    if problem:
+        raise RolloutAssertion(problem)

@@ -8,11 +8,11 @@ import zlib
 from pathlib import Path
 
 
-def pixels(path: Path) -> tuple[list[bytes], int]:
-    """Rows of raw pixel bytes and the bytes per pixel."""
-    data = path.read_bytes()
+def pixels(path: Path | bytes) -> tuple[list[bytes], int]:
+    """Rows of raw pixel bytes and the bytes per pixel (of a file or the PNG's bytes)."""
+    data = path if isinstance(path, bytes) else path.read_bytes()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path} is not a PNG")
+        raise ValueError(f"{'data' if isinstance(path, bytes) else path} is not a PNG")
     pos, idat, w, h, bpp = 8, b"", 0, 0, 3
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -56,7 +56,7 @@ def count_colour(path: Path, hex_colour: str, tolerance: int = 24) -> int:
                and abs(row[i + 2] - b) < tolerance)
 
 
-def pixel(path: Path, x: int, y: int) -> str:
+def pixel(path: Path | bytes, x: int, y: int) -> str:
     """``#rrggbb`` of one pixel."""
     rows, bpp = pixels(path)
     row = rows[y]

@@ -67,6 +67,7 @@ class TimelineRecorder:
         self._threads: list[threading.Thread] = []
         self._informers: list[Informer] = []
         self._namespaces: set[str] = set()
+        self._pages: set[tuple[str, str]] = set()  # (namespace, source) polled pages
         self._targets: dict[tuple[str, str], str] = {}  # (ns, canary) -> target deployment
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -97,12 +98,44 @@ class TimelineRecorder:
             return sorted(self._namespaces)
 
     def stop(self, wait: float = 1.0) -> None:
+        first = not self._stop.is_set()
         self._stop.set()
         deadline = time.monotonic() + wait
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         for inf in self._informers:
             inf.join(max(0.0, deadline - time.monotonic()))
+        if first:
+            self.measure_steps()
+
+    def measure_steps(self) -> None:
+        """Each weight step's latency and success rate per backend, from Prometheus, into the
+        timeline's meta (the report is offline and cannot ask)."""
+        if not self.prometheus_url:
+            return
+        from canary.harness.step_metrics import measure_steps
+
+        with self._lock:
+            targets = dict(self._targets)
+        try:
+            figures = measure_steps(self.prometheus_url, self.buffer.snapshot(), targets,
+                                    scrape_s=10 * self.time_scale)  # linkerd-viz: every 10s
+        except Exception as e:  # noqa: BLE001 - the report says why the figures are missing
+            self.buffer.timeline.meta["step_metrics_error"] = f"{type(e).__name__}: {e}"
+            return
+        if figures:
+            self.buffer.timeline.meta["step_metrics"] = figures
+
+    def poll_page(self, namespace: str, source: str, url: str, period: float) -> bool:
+        """Load ``url`` every ``period`` wall seconds until the recording stops, as a user who
+        keeps refreshing the page does; each load's version goes to the timeline (kind
+        ``page``). False when that source is already polled."""
+        with self._lock:
+            if (namespace, source) in self._pages:
+                return False
+            self._pages.add((namespace, source))
+        self._spawn(self._poll_page, namespace, source, url, period)
+        return True
 
     def _spawn(self, fn: Callable[..., None], *args: Any) -> None:
         t = threading.Thread(target=fn, args=args, daemon=True,
@@ -240,3 +273,14 @@ class TimelineRecorder:
                                 by_version=dict(stats.get("by_version") or {}),
                                 by_status=dict(stats.get("by_status") or {}))
 
+
+    def _poll_page(self, ns: str, source: str, url: str, period: float) -> None:
+        session = requests.Session()
+        while not self._stop.wait(period):
+            try:
+                # the JSON podinfo's page shows (version, colour come from it)
+                version = str(session.get(url, timeout=2, headers={
+                    "Accept": "application/json"}).json().get("version"))
+            except (requests.RequestException, ValueError, AttributeError) as e:
+                version = f"error: {type(e).__name__}"
+            self.buffer.add("page", namespace=ns, source=source, version=version)

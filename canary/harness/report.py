@@ -314,6 +314,12 @@ def _pct(v: float | None, digits: int = 1) -> str:
     return "–" if v is None else f"{100 * v:.{digits}f}%"
 
 
+def _latency(f: dict[str, float | None]) -> str:
+    if f.get("p50") is None and f.get("p99") is None:
+        return "–"
+    return " / ".join("–" if f.get(k) is None else f"{f[k]:.0f} ms" for k in ("p50", "p99"))
+
+
 def _step_table(tl: Timeline) -> str:
     """One row per weight step; the numbers in the first column are the chart's step ticks."""
     from canary.harness.step_table import step_rows
@@ -323,11 +329,16 @@ def _step_table(tl: Timeline) -> str:
         return ""
     e = html.escape
     sources = list(dict.fromkeys(src for r in rows for src in r.sources))
+    latency = any(r.latency for r in rows)
+    pages = any(r.page_loads for r in rows)
     head = ("<tr><th>#</th><th>route</th><th>declared weight</th><th>held (spec s)</th>"
             + "".join(f"<th>{e(src)}: requests</th><th>{e(src)}: canary share "
                       f"(± 1σ)</th><th>{e(src)}: failed</th>" for src in sources)
-            + "<th>success rate canary / primary</th><th>failed checks</th>"
-            "<th>ended by</th></tr>")
+            + "<th>success rate canary / primary</th>"
+            + ("<th>Linkerd requests canary / primary</th><th>latency p50 / p99 canary</th>"
+               "<th>latency p50 / p99 primary</th>" if latency else "")
+            + ("<th>page loads by version</th>" if pages else "")
+            + "<th>failed checks</th><th>ended by</th></tr>")
     body = []
     for r in rows:
         cells = [str(r.index), e(r.route), f"{r.weight}%",
@@ -346,13 +357,27 @@ def _step_table(tl: Timeline) -> str:
                       f"<span class='{'off' if off else ''}'>{share_txt}</span>",
                       _pct(sh.failures / sh.requests if sh.requests else None, 2)]
         sr = r.success_rate
-        cells += [" / ".join(f"{sr[b]:.1f}%" if b in sr else "–" for b in ("canary", "primary")),
-                  "–" if r.failed_checks is None else str(r.failed_checks), e(r.ended_by)]
+        cells.append(" / ".join(f"{sr[b]:.1f}%" if b in sr else "–"
+                                for b in ("canary", "primary")))
+        if latency:
+            cells.append(" / ".join(f"{r.backend_requests[b]:.0f}" if b in r.backend_requests
+                                    else "–" for b in ("canary", "primary")))
+            cells += [_latency(r.latency.get(b) or {}) for b in ("canary", "primary")]
+        if pages:
+            n = sum(r.page_loads.values())
+            cells.append("–" if not n else ", ".join(
+                f"v{e(v)} {100 * sh:.0f}%" for v, sh in r.page_share().items()) + f" of {n}")
+        cells += ["–" if r.failed_checks is None else str(r.failed_checks), e(r.ended_by)]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f"<h3>Weight steps</h3><table class='steps-table'>{head}{''.join(body)}</table>"
             "<p class='meta'>canary share: requests a load source got answered by the canary "
             "version; ± one standard deviation of that share for a route that splits exactly "
-            "at the declared weight (red: more than 3σ off)</p>")
+            "at the declared weight (red: more than 3σ off)"
+            + ("; success rate, requests and latency (spec ms) per backend: Linkerd's "
+               "response_total and response_latency_ms histogram over the step's window"
+               if latency else "; success rate: mean of the recorder's 1m samples")
+            + ("; page loads: the frontend loaded as a user refreshing it, one load per spec "
+               "second" if pages else "") + "</p>")
 
 
 def _weights(tl: Timeline) -> str:

@@ -32,9 +32,18 @@ class StepRow:
     held_s: float  # spec seconds
     in_force: bool  # still the weight at the end of the recording
     sources: dict[str, SourceShare] = field(default_factory=dict)
-    success_rate: dict[str, float] = field(default_factory=dict)  # backend -> mean %
+    success_rate: dict[str, float] = field(default_factory=dict)  # backend -> %
+    # backend -> {"p50", "p99"} spec ms, Linkerd's histogram over the step (step_metrics.py)
+    latency: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    backend_requests: dict[str, float] = field(default_factory=dict)  # Linkerd's count
+    page_loads: dict[str, int] = field(default_factory=dict)  # version -> page loads
     failed_checks: int | None = None
     ended_by: str = ""
+
+    def page_share(self) -> dict[str, float]:
+        """Share of the step's page loads that showed each version."""
+        n = sum(self.page_loads.values())
+        return {v: c / n for v, c in sorted(self.page_loads.items())} if n else {}
 
     def sampling_error(self, source: str) -> float | None:
         """One standard deviation of the canary share of ``source``'s requests if the route
@@ -70,6 +79,9 @@ def step_rows(tl: Timeline) -> list[StepRow]:
     sources = client_sources(tl)
     deltas = {src: client_deltas(tl, src) for src in sources}
     canaries = tl.of("canary")
+    pages = tl.of("page")
+    measured = {(m.get("namespace"), m.get("route"), round(float(m.get("t0", 0)), 3)): m
+                for m in tl.meta.get("step_metrics") or []}
     rows: list[StepRow] = []
     for ns, route in routes:
         steps = weight_steps(tl, str(route), ns)
@@ -92,6 +104,18 @@ def step_rows(tl: Timeline) -> list[StepRow]:
                         if p.get(key) is not None and t0 < p["t"] <= t1]
                 if vals:
                     row.success_rate[backend] = sum(vals) / len(vals)
+            m = measured.get((ns, route, round(float(t0), 3)))
+            for backend, f in ((m or {}).get("backends") or {}).items():
+                # over the step's own window, where Prometheus had it (else the samples' mean)
+                if f.get("success_rate") is not None:
+                    row.success_rate[backend] = float(f["success_rate"])
+                row.backend_requests[backend] = float(f.get("requests") or 0)
+                row.latency[backend] = {"p50": f.get("p50"), "p99": f.get("p99")}
+            for p in pages:
+                if p.get("namespace") == ns and t0 <= p["t"] < t1 or st["last"] and \
+                        p.get("namespace") == ns and p["t"] == t1:
+                    v = str(p.get("version"))
+                    row.page_loads[v] = row.page_loads.get(v, 0) + 1
             checks = [int(c.get("failedChecks") or 0) for c in canaries
                       if c.get("namespace") == ns and t0 < c["t"] <= t1
                       and c.get("failedChecks") is not None]
