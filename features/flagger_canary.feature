@@ -2,7 +2,8 @@
 Feature: Flagger canary release of podinfo with Linkerd
   The seed tutorial, step by step: the podinfo demo gets a Canary and a MetricTemplate exactly as
   the tutorial writes them; a new image then moves through every weight step the Canary declares
-  and is promoted, while users behind the frontend move from 1.7.0 to 1.7.1.
+  and is promoted, while users behind the frontend move from 1.7.0 to 1.7.1 (the Browser
+  section: headless Chromium shows 1.7.0 in blue at the start and 1.7.1 in green at the end).
 
   Background:
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
@@ -92,7 +93,8 @@ Feature: Flagger canary release of podinfo with Linkerd
     And the frontend in namespace "test" answers with version "1.7.0"
 
   Scenario: A new image is promoted through every weight step
-    When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
+    When I open the frontend in namespace "test" in a headless browser as "start"
+    And I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"
     Then the canary "podinfo" in namespace "test" reaches phase "Succeeded"
     And the canary "podinfo" in namespace "test" moved through the weights its spec declares
     And the clients' traffic to canary "podinfo" in namespace "test" followed each weight step
@@ -110,6 +112,8 @@ Feature: Flagger canary release of podinfo with Linkerd
     And the deployment "podinfo-primary" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.1"
     And the frontend in namespace "test" answers with version "1.7.1"
     And the load generator "load" in namespace "test" saw at most 1% failed requests during the rollout of canary "podinfo"
+    And I open the frontend in namespace "test" in a headless browser as "end"
+    And the browser showed "start" and "end" in different versions and header colours
 
   Scenario: Toggling the image back to 1.7.0 starts a new rollout
     When I run "kubectl -n test set image deployment/podinfo podinfod=quay.io/stefanprodan/podinfo:1.7.1"

@@ -40,6 +40,7 @@ SHARE_COLOR = "#8e44ad"
 # one failed-request line per load source
 SOURCE_COLORS = ("#c0392b", "#d35400", "#7f8c8d", "#16a085", "#2c3e50")
 STEP_COLOR = "#555555"
+STEPS_HEADER_BG = "#dde7f5"  # the step table's header, so a screenshot can find it
 CHAR_W = 6.2  # px per character at font-size 11, to keep labels from overlapping
 MAX_DIAG_CHARS = 30_000
 
@@ -268,6 +269,7 @@ h1{font-size:22px} h2{font-size:18px;margin-top:36px;border-bottom:1px solid #cc
 table{border-collapse:collapse;font-size:12px;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f4f4f4} tr.Warning td{background:#fdecea}
+table.steps-table th{background:""" + STEPS_HEADER_BG + """}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px;max-height:400px}
 .summary td{text-align:center}.meta{color:#666;font-size:12px}
 .overall{font-size:18px;margin:12px 0} .overall a{color:inherit}

@@ -18,14 +18,15 @@ T0 = 1_700_000_000.0
 def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None = None,
             threshold: int = 5, qps: float = 20.0, fail_share: float = 0.0,
             canary_version: str = "1.7.1", rng: random.Random | None = None,
-            fault_qps: float = 0.0) -> Timeline:
+            fault_qps: float = 0.0, pages: bool = False) -> Timeline:
     """A Flagger-like rollout at time scale 0.05 (interval 10s = 0.5s wall).
 
     ``failed_after``: after that many advances the checks fail and the canary rolls back.
     ``rng``: draw each request's backend and failure at random (as a route and a faulty app
     do) instead of splitting counts exactly. ``fault_qps``: a second load source,
     ``fault-load``, sends that many requests per second straight to the canary's
-    ``/status/500`` while the checks fail (every one fails).
+    ``/status/500`` while the checks fail (every one fails). ``pages``: the frontend is
+    loaded once per spec second, each load showing the version the route drew for it.
     """
     tl = Timeline(scenario="demo: rollout", started=T0, time_scale=0.05)
     e = tl.entries
@@ -65,6 +66,10 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
             counters["by_version"]["1.7.0"] += n - c
             add("client", source="load", requests=counters["requests"],
                 failures=counters["failures"], by_version=dict(counters["by_version"]))
+            if pages:
+                for _ in range(round(seconds / steps / tl.time_scale)):
+                    add("page", source="frontend",
+                        version=canary_version if draws(1, w / 100) else "1.7.0")
             if faulty and fault_qps:
                 m = int(fault_qps * seconds / steps)
                 fault["requests"] += m
@@ -138,7 +143,7 @@ def sample_records(timeline_dir: Path, seed: int = 15) -> list[ScenarioRecord]:
     rng = random.Random(seed)
     cases = [
         ("promoted through every weight step",
-         rollout([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], qps=400, rng=rng)),
+         rollout([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], qps=400, rng=rng, pages=True)),
         ("stepWeights [5, 25, 50]", rollout([5, 25, 50], qps=400, rng=rng)),
         ("rolled back on /status/500",
          rollout([10, 20], failed_after=1, threshold=5, fail_share=0.3, qps=400, rng=rng,

@@ -78,3 +78,35 @@ def test_rollback_report_renders_both_source_lines(tmp_path):
     fault = SOURCE_COLORS[1]
     # the legend swatch alone is 96 pixels; the line adds hundreds
     assert count_colour(png, fault, 40) > 400, "the fault-load line is not on screen"
+
+
+def test_step_rows_show_which_version_each_steps_page_loads_showed():
+    import random
+
+    tl = rollout([10, 50, 90], qps=40, rng=random.Random(7), pages=True)
+    tl.meta["canary_version"] = "1.7.1"
+    rows = step_rows(tl)
+    # one page load per spec second; at weight 0 every load showed the primary's version
+    by_weight = {r.weight: r for r in rows if not r.in_force}
+    assert sum(by_weight[0].page_loads.values()) >= 8
+    assert by_weight[0].page_share() == {"1.7.0": 1.0}
+    assert by_weight[90].page_share().get("1.7.1", 0) > 0.5
+    html = write_report_of(tl)
+    assert "page loads by version" in html and "v1.7.1" in html
+
+
+def write_report_of(tl) -> str:
+    from canary.harness.report import ScenarioRecord, render_scenario
+
+    rec = ScenarioRecord(nodeid="x::y", feature="f", name="n", outcome="passed")
+    return render_scenario(rec, tl)
+
+
+def test_step_metrics_map_backends_to_deployments_and_span_each_step():
+    from canary.harness.step_metrics import backend_deployments, step_window
+
+    assert backend_deployments({"podinfo-primary": 90, "podinfo-canary": 10}, "podinfo") == {
+        "primary": "podinfo-primary", "canary": "podinfo"}
+    # the range reaches from the step's start to the scrape after its end
+    assert step_window(100.0, 100.5, 0.5, now=200.0) == (101.0, "1000ms")
+    assert step_window(100.0, 100.5, 0.5, now=100.7) == (100.7, "1000ms")
