@@ -106,7 +106,26 @@ class TimelineRecorder:
         for inf in self._informers:
             inf.join(max(0.0, deadline - time.monotonic()))
         if first:
+            self.note_canary_version()
             self.measure_steps()
+
+    def note_canary_version(self) -> None:
+        """The version the canary runs (its target's image tag), for the report's observed
+        canary share, unless a check already recorded it."""
+        from canary.harness.traffic import image_version
+
+        meta = self.buffer.timeline.meta
+        with self._lock:
+            targets = sorted(set(self._targets.items()))
+        if meta.get("canary_version") or len(targets) != 1:
+            return
+        (ns, _), target = targets[0]
+        try:
+            dep = self.client.get("apps/v1", "Deployment", target, ns)
+            image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        except Exception:  # noqa: BLE001 - gone already: the share stays unknown
+            return
+        meta["canary_version"] = image_version(str(image))
 
     def measure_steps(self) -> None:
         """Each weight step's latency and success rate per backend, from Prometheus, into the
