@@ -105,15 +105,16 @@ def step_rows(tl: Timeline) -> list[StepRow]:
                 if vals:
                     row.success_rate[backend] = sum(vals) / len(vals)
             m = measured.get((ns, route, round(float(t0), 3)))
-            for backend, f in ((m or {}).get("backends") or {}).items():
-                # over the step's own window, where Prometheus had it (else the samples' mean)
-                if f.get("success_rate") is not None:
-                    row.success_rate[backend] = float(f["success_rate"])
-                row.backend_requests[backend] = float(f.get("requests") or 0)
-                row.latency[backend] = {"p50": f.get("p50"), "p99": f.get("p99")}
+            if m:  # over the step's own window (else the mean of the 1m samples above)
+                row.success_rate = {}
+                for backend, f in (m.get("backends") or {}).items():
+                    if f.get("success_rate") is not None:
+                        row.success_rate[backend] = float(f["success_rate"])
+                    row.backend_requests[backend] = float(f.get("requests") or 0)
+                    row.latency[backend] = {"p50": f.get("p50"), "p99": f.get("p99")}
             for p in pages:
-                if p.get("namespace") == ns and t0 <= p["t"] < t1 or st["last"] and \
-                        p.get("namespace") == ns and p["t"] == t1:
+                if p.get("namespace") == ns and (t0 <= p["t"] < t1
+                                                 or st["last"] and p["t"] == t1):
                     v = str(p.get("version"))
                     row.page_loads[v] = row.page_loads.get(v, 0) + 1
             checks = [int(c.get("failedChecks") or 0) for c in canaries
