@@ -3,6 +3,7 @@ assertions and the report, and for previewing the report without a cluster."""
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,6 +135,35 @@ def rollout(weights: list[int], *, tick: float = 0.5, failed_after: int | None =
     return tl
 
 
+def simulated_step_metrics(tl: Timeline, rng: random.Random, p50_ms: float = 2.0,
+                           sigma: float = 0.6) -> list[dict[str, object]]:
+    """What the recorder's ``step_metrics`` would hold for a simulated timeline: per weight
+    step and backend the requests and failures the clients drew, and p50/p99 of log-normal
+    latencies drawn for them (median ``p50_ms``)."""
+    from canary.harness.timeline import client_deltas, weight_steps
+
+    cv = str(tl.meta.get("canary_version") or "1.7.1")
+    out: list[dict[str, object]] = []
+    for st in weight_steps(tl, "podinfo", "test"):
+        ds = [d for d in client_deltas(tl) if st["t0"] <= (d["t0"] + d["t1"]) / 2 < st["t1"]]
+        counts = {"canary": sum(d["by_version"].get(cv, 0) for d in ds),
+                  "primary": sum(n for d in ds for v, n in d["by_version"].items() if v != cv)}
+        failed = sum(d["failures"] for d in ds)  # only the canary fails in the simulation
+        backends: dict[str, dict[str, object]] = {}
+        for role, deployment in (("canary", "podinfo"), ("primary", "podinfo-primary")):
+            n = counts[role]
+            lat = sorted(p50_ms * math.exp(rng.gauss(0, sigma)) for _ in range(min(n, 400)))
+            bad = failed if role == "canary" else 0
+            backends[role] = {
+                "deployment": deployment, "requests": float(n),
+                "success_rate": round(100.0 * (n - bad) / n, 3) if n else None,
+                "p50": round(lat[len(lat) // 2], 2) if lat else None,
+                "p99": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 2) if lat else None}
+        out.append({"route": "podinfo", "namespace": "test", "t0": st["t0"], "t1": st["t1"],
+                    "backends": backends})
+    return out
+
+
 def sample_records(timeline_dir: Path, seed: int = 15) -> list[ScenarioRecord]:
     """Three scenarios (promotion, stepWeights, rollback) with their timeline files; the
     verdicts and messages come from the harness's own assertions run on the timelines."""
@@ -153,6 +183,7 @@ def sample_records(timeline_dir: Path, seed: int = 15) -> list[ScenarioRecord]:
     for name, tl in cases:
         tl.scenario = name
         tl.meta["canary_version"] = "1.7.1"
+        tl.meta["step_metrics"] = simulated_step_metrics(tl, rng)
         start = next(m["t"] for m in tl.of("marker"))
         check = 'the load generator "load" in namespace "test" saw at most 1% failed requests'
         steps = [{"keyword": "Given", "text": "the podinfo demo is deployed in namespace "
