@@ -351,10 +351,12 @@ def _step_table(tl: Timeline) -> str:
                 cells += ["–", "–", "–"]
                 continue
             share, sigma = sh.share(), r.sampling_error(src)
-            off = (share is not None and sigma is not None
+            off = (share is not None and sigma is not None and not r.promoted
                    and abs(share - r.weight / 100) > 3 * sigma)
             share_txt = _pct(share) + (f" ± {_pct(sigma)}" if share is not None
                                        and sigma is not None else "")
+            if r.promoted and share is not None:
+                share_txt += " (promoted: the primary runs that version too)"
             cells += [str(sh.requests),
                       f"<span class='{'off' if off else ''}'>{share_txt}</span>",
                       _pct(sh.failures / sh.requests if sh.requests else None, 2)]

@@ -11,6 +11,8 @@ from typing import Any
 from canary.harness.timeline import Timeline, client_deltas, client_sources, weight_steps
 
 ROLLOUT_KINDS = ("Canary/", "Rollout/")
+# Flagger's phases once the primary carries the canary's spec (pkg/controller/scheduler.go)
+PROMOTED = ("Finalising", "Succeeded")
 
 
 @dataclass
@@ -39,6 +41,8 @@ class StepRow:
     page_loads: dict[str, int] = field(default_factory=dict)  # version -> page loads
     failed_checks: int | None = None
     ended_by: str = ""
+    # promoted: the primary runs the canary's version too, so a version share says nothing
+    promoted: bool = False
 
     def page_share(self) -> dict[str, float]:
         """Share of the step's page loads that showed each version."""
@@ -117,6 +121,9 @@ def step_rows(tl: Timeline) -> list[StepRow]:
                                                  or st["last"] and p["t"] == t1):
                     v = str(p.get("version"))
                     row.page_loads[v] = row.page_loads.get(v, 0) + 1
+            mid = [c.get("phase") for c in canaries
+                   if c.get("namespace") == ns and c["t"] <= (t0 + t1) / 2]
+            row.promoted = bool(mid) and mid[-1] in PROMOTED
             checks = [int(c.get("failedChecks") or 0) for c in canaries
                       if c.get("namespace") == ns and t0 < c["t"] <= t1
                       and c.get("failedChecks") is not None]

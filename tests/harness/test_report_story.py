@@ -110,3 +110,13 @@ def test_step_metrics_map_backends_to_deployments_and_span_each_step():
     # the range reaches from the step's start to the scrape after its end
     assert step_window(100.0, 100.5, 0.5, now=200.0) == (101.0, "1000ms")
     assert step_window(100.0, 100.5, 0.5, now=100.7) == (100.7, "1000ms")
+
+
+def test_after_promotion_the_version_share_is_not_flagged():
+    tl = rollout([50, 100], qps=400)
+    tl.meta["canary_version"] = "1.7.1"
+    rows = step_rows(tl)
+    assert [(r.weight, r.promoted) for r in rows] == [(0, False), (50, False), (100, False),
+                                                      (0, True)]
+    html = write_report_of(tl)
+    assert "(promoted: the primary runs that version too)" in html
