@@ -3,13 +3,15 @@
 # with pytest -n 2).
 Feature: Scenarios at once on one sandbox
 
-  Scenario Outline: Scenario <n> sees the other's namespace beside its own
+  Background:
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
-    When I run "kubectl create ns test && kubectl -n test create configmap seen-by-<n>"
-    Then I run "timeout 60 sh -c 'until [ $(kubectl get ns -o name | grep -c ^namespace/test-) -ge 2 ]; do sleep 0.2; done'"
-    And I run "kubectl -n test get configmap seen-by-<n>"
 
-    Examples:
-      | n |
-      | a |
-      | b |
+  Scenario: Scenario a sees the other's namespace beside its own
+    When I run "kubectl create ns test && kubectl -n test create configmap seen-by-a"
+    And I run "timeout 60 sh -c 'until [ $(kubectl get ns -o name | grep -c ^namespace/test-) -ge 2 ]; do sleep 0.2; done'"
+    And I run "kubectl -n test get configmap seen-by-a"
+
+  Scenario: Scenario b sees the other's namespace beside its own
+    When I run "kubectl create ns test && kubectl -n test create configmap seen-by-b"
+    And I run "timeout 60 sh -c 'until [ $(kubectl get ns -o name | grep -c ^namespace/test-) -ge 2 ]; do sleep 0.2; done'"
+    And I run "kubectl -n test get configmap seen-by-b"
