@@ -46,6 +46,7 @@ def rewrite_namespace(text: str, namespace: str) -> str:
 
 
 def apply_text(ctx: ScenarioContext, text: str, namespace: str | None = None) -> str:
+    text = ctx.names.manifest(text)
     refs = objects_in(text, namespace)
     client = ctx.env.client()
     for ref in refs:  # on a shared cluster the scenario must not delete what it found
@@ -72,7 +73,7 @@ def apply_manifest(ctx: ScenarioContext, path: str) -> None:
 
 
 def run(ctx: ScenarioContext, command: str) -> None:
-    p = ctx.env.shell(command)
+    p = ctx.env.shell(localized_urls(ctx, command))
     ctx.last_output = p.stdout
     if p.returncode != 0:
         raise AssertionError(f"command failed (exit {p.returncode}): {command}\n"
@@ -80,11 +81,38 @@ def run(ctx: ScenarioContext, command: str) -> None:
     ctx.mark(command.strip())
 
 
+def localized_urls(ctx: ScenarioContext, command: str) -> str:
+    """With a namespace per scenario, the tutorial's manifest URLs (whose objects say
+    ``namespace: test``) are applied from copies rewritten for the scenario: the packaged one
+    where the environment serves them, else the URL's own content."""
+    if not ctx.names.enabled:
+        return command
+    from canary.harness.manifests import local_url_map
+
+    for url, path in local_url_map().items():
+        if url not in command:
+            continue
+        if ctx.env.offline_manifests:
+            text = path.read_text()
+        else:
+            r = requests.get(url, timeout=30)
+            if r.status_code != 200:
+                raise AssertionError(f"{url} answered {r.status_code}")
+            text = r.text
+        copy = ctx.env.workdir / "scenario-manifests" / f"{ctx.names.token}-{path.name}"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(ctx.names.manifest(text))
+        command = command.replace(url, str(copy))
+    return command
+
+
 def deploy_demo(ctx: ScenarioContext, ns: str) -> None:
     """The tutorial's demo: namespace first, then the manifest, then every Deployment ready."""
     ensure_namespace(ctx, ns)
     text = demo_manifest().read_text()
-    apply_text(ctx, text if ns == "test" else rewrite_namespace(text, ns))
+    if ns != ctx.names.actual("test"):  # the packaged demo says `namespace: test`
+        text = rewrite_namespace(text, ns)
+    apply_text(ctx, text)
     for dep in DEMO_DEPLOYMENTS:
         wait_rolled_out(ctx, dep, ns)
 

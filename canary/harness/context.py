@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from canary.harness.environments import Environment
+from canary.harness.namespaces import SHARED, NamespaceMap
 from canary.harness.recorder import TimelineRecorder
 from canary.harness.timeline import Timeline, TimelineBuffer
 from canary.harness.traffic import loadgen_sources
@@ -73,6 +74,16 @@ class ScenarioContext:
     started: float = field(default_factory=time.time)
     # run once after cleanup (e.g. put back what a scenario took from the shared environment)
     teardowns: list[Callable[[], None]] = field(default_factory=list)
+    # the feature's namespaces -> this scenario's (disabled: as written)
+    names: NamespaceMap = field(default_factory=lambda: NamespaceMap(enabled=False))
+    lock: Any = None  # its ScenarioLock on the environment (scenarios at once: pytest-xdist)
+
+    def take_environment(self, why: str) -> None:
+        """This scenario changes what every scenario uses (the engine, the CRDs): it runs alone
+        from here to its end."""
+        if self.lock is not None and not self.lock.exclusive_held:
+            self.lock.exclusive()
+            self.mark(f"running alone: {why}")
 
     # -- recording --------------------------------------------------------------------------
 
@@ -127,7 +138,10 @@ class ScenarioContext:
             now = {n["metadata"]["name"] for n in self.env.client().items("v1", "Namespace")}
         except Exception:  # noqa: BLE001
             now = set()
-        return sorted(now - self.namespaces_before)
+        new = now - self.namespaces_before
+        if self.names.enabled:  # others' scenarios run at once: only its own, and installs'
+            new &= set(self.names.mapping.values()) | SHARED
+        return sorted(new)
 
     def cleanup(self, timeout: float = NAMESPACE_GONE_TIMEOUT) -> list[str]:
         """Delete everything the scenario created; return what is still there afterwards."""

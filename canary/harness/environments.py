@@ -53,18 +53,47 @@ class Environment:
         self.time_scale = time_scale
         self.workdir = workdir
         self.kubeconfig: Path = workdir / "kubeconfig"
-        self.engine: EngineProcess | None = None
+        self._engine: EngineProcess | None = None
+        self._engine_log: Path | None = None
         self.engine_wrapper: Path | None = None
         self._client: KubeClient | None = None
+        # used, not owned: another pytest process (the pytest-xdist controller) started it
+        self.attached = False
+
+    @property
+    def engine(self) -> EngineProcess | None:
+        """The bundled engine watching this environment; attached, whichever one runs now
+        (another process's scenario may have restarted it since)."""
+        if self.attached and self._engine_log is not None:
+            return EngineProcess.adopt(self._engine_log)
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: EngineProcess | None) -> None:
+        self._engine = engine
+        if engine is not None:
+            self._engine_log = engine.log_path
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         raise NotImplementedError
 
     def stop(self) -> None:
-        if self.engine is not None:
+        if self.engine is not None and not self.attached:
+            log = self.engine.log_path
             self.engine.stop()
-            self.engine = None
+            replacement = EngineProcess.adopt(log)  # one a worker's scenario started instead
+            if replacement is not None:
+                replacement.stop()
+        self.engine = None
+
+    def attach_info(self) -> dict[str, Any]:
+        """What another pytest process needs to use this environment (:func:`attach`)."""
+        return {"name": self.name, "time_scale": self.time_scale, "workdir": str(self.workdir),
+                "kubeconfig": str(self.kubeconfig),
+                "engine_log": str(self.engine.log_path) if self.engine else None,
+                "implementation": getattr(self, "implementation", "bundled"),
+                "offline_manifests": self.offline_manifests}
 
     # -- access -----------------------------------------------------------------------------
     def client(self) -> KubeClient:
@@ -198,9 +227,9 @@ class SandboxEnvironment(Environment):
 
     def stop(self) -> None:
         super().stop()
-        if self.sandbox is not None and not self.keep:
+        if self.sandbox is not None and not self.keep and not self.attached:
             self.sandbox.stop()
-            self.sandbox = None
+        self.sandbox = None
 
     def client(self) -> KubeClient:
         if self._client is None:
@@ -227,11 +256,37 @@ class SandboxEnvironment(Environment):
                              sandbox_dir=Path(self.sandbox.layout.root),
                              wrapper=self.engine_wrapper)
         # assigned before it starts, so an interrupt during the settle wait still stops it
-        self.engine = EngineProcess(cmd, Path(self.sandbox.layout.log("engine")))
-        return self.engine.start()
+        engine = self.engine = EngineProcess(cmd, Path(self.sandbox.layout.log("engine")))
+        return engine.start()
 
     def describe(self) -> dict[str, str]:
         return {**super().describe(), "sandbox dir": str(self.workdir)}
+
+
+def attach(info: dict[str, Any], rootdir: Path | None = None) -> Environment:
+    """The environment another pytest process started (see :meth:`Environment.attach_info`):
+    used as is, never stopped from here; its engine can be stopped and restarted."""
+    workdir = Path(info["workdir"])
+    env: Environment
+    if info["name"] == "sandbox":
+        from canary.sandbox.layout import SandboxLayout
+        from canary.sandbox.manager import Sandbox
+
+        sb = SandboxEnvironment(info["time_scale"], workdir, rootdir)
+        sb.sandbox = Sandbox(SandboxLayout.at(workdir))
+        sb.kubeconfig = Path(sb.sandbox.kubeconfig)
+        env = sb
+    else:
+        cluster = ClusterEnvironment(info["time_scale"], workdir, info["implementation"], rootdir)
+        cluster.name = info["name"]
+        cluster.kubeconfig = Path(info["kubeconfig"])
+        cluster.forwards = PortForwards(cluster.env_vars())
+        env = cluster
+    env.attached = True
+    env.offline_manifests = info["offline_manifests"]
+    if info.get("engine_log"):
+        env._engine_log = Path(info["engine_log"])
+    return env
 
 
 # -- port-forwarding (kind and existing clusters) ------------------------------------------------
@@ -344,8 +399,8 @@ class ClusterEnvironment(Environment):
             return None  # real Flagger / Argo Rollouts run in the cluster
         cmd = engine_command(self.kubeconfig, self.time_scale,
                              metrics_override=self.prometheus_url(), wrapper=self.engine_wrapper)
-        self.engine = EngineProcess(cmd, self.workdir / "engine.log")
-        return self.engine.start()
+        engine = self.engine = EngineProcess(cmd, self.workdir / "engine.log")
+        return engine.start()
 
     def stop(self) -> None:
         super().stop()

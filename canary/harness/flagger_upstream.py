@@ -28,16 +28,18 @@ def restart_engine(ctx: ScenarioContext, flags: list[str],
         raise A.RolloutAssertion("this scenario runs the bundled engine with its own flags, but "
                                  "the harness does not manage an engine here (--no-engine, or "
                                  "--implementation other than bundled)")
+    ctx.take_environment("the engine restarts with this scenario's flags")
     command = list(old.command)
     old.stop()
 
     def start(cmd: list[str]) -> None:
-        env.engine = EngineProcess(cmd, old.log_path)
-        env.engine.start()
+        engine = env.engine = EngineProcess(cmd, old.log_path)
+        engine.start()
 
     def restore() -> None:
-        if env.engine is not None:
-            env.engine.stop()
+        running = env.engine
+        if running is not None:
+            running.stop()
         start(command)
 
     add_finalizer(restore)

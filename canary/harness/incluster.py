@@ -36,9 +36,11 @@ def stand_down_engine(ctx: ScenarioContext) -> None:
     """Stop the harness's engine process for this scenario; after it, remove what the install
     left (a failed scenario's), put the CRDs back and start the engine again."""
     env = ctx.env
-    had_engine = env.engine is not None
-    if had_engine:
-        env.engine.stop()
+    ctx.take_environment("the engine runs in the cluster for this scenario")
+    running = env.engine
+    had_engine = running is not None
+    if running is not None:
+        running.stop()
         env.engine = None
     ctx.mark("the harness's engine process stopped")
 

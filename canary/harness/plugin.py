@@ -29,10 +29,13 @@ from canary.harness.settings import (
     IMPLEMENTATION_TAGS,
     IMPLEMENTATIONS,
     INFO,
+    KEPT,
     STATE,
     Settings,
 )
 from canary.steps import MODULES as STEP_MODULES
+
+_CONFIG: dict[str, pytest.Config] = {}  # for hooks that get no config (pytest_runtest_logreport)
 
 # -- options --------------------------------------------------------------------------------
 
@@ -71,6 +74,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option("offline-manifests", action="store_true",
            help="serve the tutorial's well-known URLs (run.linkerd.io/flagger.yml, ...) from "
                 "the packaged copies on kind and existing clusters too (the sandbox always does)")
+    option("namespaces", choices=("auto", "per-scenario", "as-written"), default="auto",
+           help="per-scenario: the feature's namespaces (the seed's `test`) become "
+                "test-<token> for each scenario, so scenarios can run at once; auto (default): "
+                "per-scenario with pytest-xdist (-n) and on kind/existing clusters")
     option("no-engine", "--no-engine", action="store_true",
            help="do not start the bundled engine (one already watches this cluster)")
     option("engine-wrapper", "--engine-wrapper", default=None, metavar="SCRIPT",
@@ -98,6 +105,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("time_scale") is not None and config.getoption("time_scale") <= 0:
         raise pytest.UsageError(f"--time-scale must be > 0, got {config.getoption('time_scale')}")
+    _CONFIG["config"] = config
     settings = Settings(config)
     state = config.stash[STATE] = {"settings": settings, "records": [], "cleanups": {},
                                    "kept": [],
@@ -134,6 +142,37 @@ def _install_sigterm(config: pytest.Config) -> None:
 
     prev = signal.signal(signal.SIGTERM, on_term)
     config.stash[STATE]["prev_sigterm"] = prev
+
+
+# -- pytest-xdist: one environment for every worker ------------------------------------------
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("dsession") and not hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With ``pytest -n N`` the controller starts the environment and the engine once, before
+    the workers start; they attach to it (``pytest_configure_node``) and run scenarios in
+    namespaces of their own. It is stopped when the controller's session ends."""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or not state["active"] or state["unavailable"] \
+            or not _xdist_controller(config):
+        return
+    from canary.fixtures.environment import EnvHolder
+
+    holder = state["holder"] = EnvHolder(state["settings"], state["kept"])
+    state["cleanups"]["environment"] = holder.stop
+    state["shared_env"] = holder.get().attach_info()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    state = node.config.stash.get(STATE, None)
+    if state and state.get("shared_env"):
+        node.workerinput["canary_env"] = state["shared_env"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -242,8 +281,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     info = item.stash.get(INFO, None)
     if info is None:
         return
-    if report.when == "setup":
-        _junit_names(item, info)
+    if report.when == "setup":  # JUnit names, set where the XML is written (the controller)
+        report.canary_names = [info.get("feature") or item.nodeid.split("::")[0],  # type: ignore[attr-defined]
+                               info.get("scenario") or item.name]
     phases = info.setdefault("phases", {})
     message = ""
     if report.failed and call.excinfo is not None:
@@ -263,20 +303,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         message = lr[2] if isinstance(lr, tuple) else str(lr)
     phases[report.when] = (report.outcome, message, report.duration)
     if report.when == "teardown":
-        _finish_record(item, info)
+        # travels with the report, so a pytest-xdist controller gets it too
+        report.canary_record = _finish_record(item, info).to_dict()  # type: ignore[attr-defined]
+        kept = item.stash.get(KEPT, None)
+        if kept and hasattr(item.config, "workerinput"):
+            report.canary_kept = kept  # type: ignore[attr-defined]
 
 
-def _junit_names(item: pytest.Item, info: dict[str, Any]) -> None:
-    """JUnit's classname and name from the feature and scenario titles, not the generated
-    ``test_...`` function names."""
-    from _pytest.junitxml import xml_key
-
-    xml = item.config.stash.get(xml_key, None)
-    if xml is None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Where the reports are written (this process, or the pytest-xdist controller): the
+    scenario's record for rollouts.html, what --canary-keep-on-failure kept, and JUnit's
+    classname and name from the feature and scenario titles instead of ``test_...`` names."""
+    config = _CONFIG.get("config")
+    state = config.stash.get(STATE, None) if config is not None else None
+    if state is None or hasattr(config, "workerinput"):
         return
-    reporter = xml.node_reporter(item.nodeid)
-    reporter.add_attribute("classname", info.get("feature") or item.nodeid.split("::")[0])
-    reporter.add_attribute("name", info.get("scenario") or item.name)
+    names = getattr(report, "canary_names", None)
+    if names:
+        from _pytest.junitxml import xml_key
+
+        xml = config.stash.get(xml_key, None)
+        if xml is not None:
+            reporter = xml.node_reporter(report)
+            reporter.add_attribute("classname", names[0])
+            reporter.add_attribute("name", names[1])
+    record = getattr(report, "canary_record", None)
+    if record:
+        from canary.harness.report import ScenarioRecord
+
+        state["records"].append(ScenarioRecord(**record))
+    kept = getattr(report, "canary_kept", None)
+    if kept:
+        state["kept"].append(kept)
 
 
 # -- Gherkin steps with their outcome, for the report ------------------------------------------
@@ -291,6 +350,18 @@ def _step_done(request: pytest.FixtureRequest, scenario: Any, step: Any, outcome
         info["all_steps"] = [(st.keyword.strip(), st.name) for st in scenario.steps]
     info.setdefault("steps", []).append({"keyword": step.keyword.strip(), "text": step.name,
                                          "outcome": outcome, "message": message})
+
+
+def pytest_bdd_before_step_call(request: pytest.FixtureRequest, feature: Any, scenario: Any,
+                                step: Any, step_func: Any, step_func_args: dict[str, Any]) -> None:
+    """A namespace per scenario: the feature's namespaces in the step's arguments (names,
+    commands, YAML, expected messages) become the scenario's, before the step sees them."""
+    ctx = request.node.stash.get(CONTEXT, None)
+    if ctx is None or not ctx.names.enabled:
+        return
+    for key, value in step_func_args.items():
+        if isinstance(value, str | list):
+            step_func_args[key] = ctx.names.argument(value, step.name)
 
 
 def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any,
@@ -323,7 +394,7 @@ def scenario_steps(info: dict[str, Any]) -> list[dict[str, str]]:
     return out or ran
 
 
-def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
+def _finish_record(item: pytest.Item, info: dict[str, Any]) -> Any:
     from canary.harness.report import ScenarioRecord
 
     phases = info.get("phases", {})
@@ -345,7 +416,7 @@ def _finish_record(item: pytest.Item, info: dict[str, Any]) -> None:
                          tags=info.get("tags", []), timeline_file=info.get("timeline_file"),
                          diagnostics=dict(ctx.diagnostics) if ctx is not None else {},
                          steps=scenario_steps(info))
-    item.config.stash[STATE]["records"].append(rec)
+    return rec
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

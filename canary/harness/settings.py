@@ -18,6 +18,7 @@ DEFAULT_SCALE = {"sandbox": 0.05, "kind": 1.0, "existing": 1.0}
 
 INFO = pytest.StashKey[dict[str, Any]]()  # item: feature, scenario, tags, phases
 CONTEXT = pytest.StashKey[Any]()  # item: its ScenarioContext
+KEPT = pytest.StashKey[str]()  # item: how to look at what --canary-keep-on-failure kept
 STATE = pytest.StashKey[dict[str, Any]]()  # config: settings, records, cleanups, holder
 
 
@@ -42,6 +43,15 @@ class Settings:
         self.engine_wrapper = Path(wrapper).resolve() if wrapper else None
         self.rootdir = Path(config.rootpath)
         self.cluster_name: str = opt("cluster_name", None) or "canary-harness"  # pytest-kind's
+        # a namespace per scenario: asked for, or needed (scenarios at once with pytest-xdist;
+        # a real cluster may have its own `test`)
+        # a pytest-xdist worker uses the environment its controller started (attach_info)
+        self.shared_env: dict[str, Any] | None = getattr(config, "workerinput", {}).get(
+            "canary_env")
+        mode = opt("namespaces", "auto")
+        distributed = hasattr(config, "workerinput") or bool(opt("numprocesses", None))
+        self.namespace_per_scenario: bool = (mode == "per-scenario" or (
+            mode == "auto" and (distributed or self.env != "sandbox")))
 
     def context_dict(self) -> dict[str, str]:
         return {"environment": self.env, "implementation": self.implementation,
