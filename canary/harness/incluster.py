@@ -5,6 +5,7 @@ the scenario, and what the install and its cleanup touch is checked object by ob
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -92,6 +93,95 @@ def wait_pods_replaced(ctx: ScenarioContext, ns: str, selector: str) -> None:
                                f"replaced by a new Ready pod: {why}")
 
 
+def wait_lease_held_by_new_pod(ctx: ScenarioContext, lease: str, ns: str) -> None:
+    """The Lease's holder is a pod that was not among those remembered (client-go's identity
+    is ``<hostname>_<uuid>``, the hostname being the pod's name)."""
+    client = ctx.env.client()
+    old = {uid for (_ns, _sel), uids in getattr(ctx, "remembered_pods", {}).items()
+           if _ns == ns for uid in uids}
+    if not old:
+        raise AssertionError(f"no pods in namespace {ns} were remembered first")
+
+    def holder() -> str | None:
+        obj = client.get_or_none("coordination.k8s.io/v1", "Lease", lease, ns)
+        who = ((obj or {}).get("spec") or {}).get("holderIdentity") or ""
+        pod = client.get_or_none("v1", "Pod", who.split("_", 1)[0], ns) if who else None
+        return who if pod is not None and pod["metadata"]["uid"] not in old else None
+
+    def story(why: str) -> str:
+        obj = client.get_or_none("coordination.k8s.io/v1", "Lease", lease, ns)
+        who = ((obj or {}).get("spec") or {}).get("holderIdentity")
+        return f"Lease {ns}/{lease} is not held by a new pod (holder: {who!r}): {why}"
+
+    ctx.mark(f"Lease {lease} held by {wait_for(holder, ctx.wall(120), story=story)}")
+
+
+# what a user would see left in a deleted namespace (`kubectl get all,cm,httproute,rollout`)
+NAMESPACE_CONTENTS = (("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("v1", "Pod"),
+                      ("v1", "Service"), ("v1", "ConfigMap"), ("argoproj.io/v1alpha1", "Rollout"),
+                      ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"))
+CLUSTER_API = {"ClusterRole": "rbac.authorization.k8s.io/v1",
+               "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
+               "CustomResourceDefinition": "apiextensions.k8s.io/v1", "Namespace": "v1"}
+
+
+def _namespaces_left(client: Any, namespaces: list[str]) -> list[str]:
+    out = []
+    for ns in namespaces:
+        if client.get_or_none("v1", "Namespace", ns) is not None:
+            out.append(f"namespace {ns}")
+        for av, kind in NAMESPACE_CONTENTS:
+            try:
+                names = [o["metadata"]["name"] for o in client.items(av, kind, ns)]
+            except Exception:  # noqa: BLE001 - a kind not served holds nothing
+                continue
+            out += [f"{kind} {ns}/{n}" for n in names]
+    return out
+
+
+def wait_only_cluster_scoped_left(ctx: ScenarioContext, which: str, namespaces: list[str]
+                                  ) -> None:
+    """After ``kubectl delete ns``: every namespaced object of the install and everything in
+    the named namespaces is gone, and every cluster-scoped one (CRDs, ClusterRoles, bindings)
+    is still there, as on a real cluster (deleting a namespace never touches those)."""
+    client = ctx.env.client()
+    objects = install_objects(INSTALLS[which](), INSTALL_NAMESPACE[which])
+
+    def left() -> list[str]:
+        out = [f"{kind} {ns}/{name}" for av, kind, name, ns in objects
+               if ns is not None and client.get_or_none(av, kind, name, ns) is not None]
+        return out + _namespaces_left(client, namespaces)
+
+    wait_for(lambda: True if not left() else None, ctx.wall(120),
+             story=lambda why: f"after deleting the namespaces these remain: "
+                               f"{', '.join(left())} ({why})")
+    gone = [f"{kind} {name}" for av, kind, name, ns in objects
+            if ns is None and client.get_or_none(av, kind, name) is None]
+    if gone:
+        raise AssertionError(f"deleting namespaces removed cluster-scoped objects of the "
+                             f"{which} install, which a real cluster keeps: {', '.join(gone)}")
+
+
+def parse_cluster_objects(text: str) -> list[tuple[str, str]]:
+    """``ClusterRole a, ClusterRoleBinding b`` -> [(kind, name), ...]."""
+    out = []
+    for item in (t.strip() for t in text.split(",")):
+        kind, _, name = item.partition(" ")
+        if kind not in CLUSTER_API or not name.strip():
+            raise ValueError(f"{item!r}: expected '<kind> <name>' with kind one of "
+                             f"{', '.join(CLUSTER_API)}")
+        out.append((kind, name.strip()))
+    return out
+
+
+def assert_cluster_objects_exist(ctx: ScenarioContext, text: str) -> None:
+    client = ctx.env.client()
+    missing = [f"{k} {n}" for k, n in parse_cluster_objects(text)
+               if client.get_or_none(CLUSTER_API[k], k, n) is None]
+    if missing:
+        raise AssertionError(f"expected to remain (cluster-scoped) but gone: {', '.join(missing)}")
+
+
 def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[str],
                       namespaced_only: bool = False, keep_crds: bool = False) -> None:
     """Nothing the packaged install holds (cluster-scoped CRDs and RBAC included, unless
@@ -109,10 +199,7 @@ def wait_install_gone(ctx: ScenarioContext, which: str, extra_namespaces: list[s
                     out.append(f"{kind} {ns + '/' if ns else ''}{name}")
             except Exception:  # noqa: BLE001 - a kind no longer served (its CRD gone) is gone
                 continue
-        for ns in extra_namespaces:
-            if client.get_or_none("v1", "Namespace", ns) is not None:
-                out.append(f"namespace {ns}")
-        return out
+        return out + _namespaces_left(client, extra_namespaces)
 
     wait_for(lambda: True if not left() else None, ctx.wall(120),
              story=lambda why: f"after the cleanup these remain: {', '.join(left())} ({why})")
