@@ -173,6 +173,8 @@ Feature: The tutorial's Argo Rollouts section verbatim, install to cleanup, with
     Then the rollout "rollouts-demo" in namespace "test" becomes "Healthy"
     And the rollout "rollouts-demo" in namespace "test" moved the HTTPRoute "argo-rollouts-http-route" through the weights its steps declare
     And the rollout "rollouts-demo" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.1" as its stable revision
+    # the sandbox stores RBAC without enforcing it; a kind cluster would refuse anything else
+    And every API request the pods with label "app.kubernetes.io/name=argo-rollouts" in namespace "argo-rollouts" made is allowed by the ClusterRoles bound to their service account
     When I run "kubectl delete ns argo-rollouts && kubectl delete ns test"
     # as on a real cluster: a namespace's deletion never removes cluster-scoped objects
     Then of the Argo Rollouts install only its cluster-scoped objects remain, nor the namespaces "argo-rollouts, test"

@@ -50,3 +50,9 @@ def cluster_objects_remain(canary_scenario: ScenarioContext, objects: str) -> No
 @then(parsers.parse('the Lease "{lease}" in namespace "{ns}" is held by the new pod'))
 def lease_held_by_new_pod(canary_scenario: ScenarioContext, lease: str, ns: str) -> None:
     I.wait_lease_held_by_new_pod(canary_scenario, lease, ns)
+
+
+@then(parsers.parse('every API request the pods with label "{selector}" in namespace "{ns}" '
+                    'made is allowed by the ClusterRoles bound to their service account'))
+def requests_allowed(canary_scenario: ScenarioContext, selector: str, ns: str) -> None:
+    I.assert_requests_allowed(canary_scenario, ns, selector)

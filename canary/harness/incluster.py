@@ -116,6 +116,43 @@ def wait_lease_held_by_new_pod(ctx: ScenarioContext, lease: str, ns: str) -> Non
     ctx.mark(f"Lease {lease} held by {wait_for(holder, ctx.wall(120), story=story)}")
 
 
+def assert_requests_allowed(ctx: ScenarioContext, ns: str, selector: str) -> None:
+    """Every API request the selected pods' engine made (its own counters, on the port named
+    ``metrics`` or else the first) is allowed by the ClusterRoles bound to the pod's
+    ServiceAccount, as a cluster enforcing RBAC would require."""
+    import requests as http
+
+    from canary.harness import rbac
+
+    client = ctx.env.client()
+    pods = [p for p in client.items("v1", "Pod", ns, label_selector=selector) if _ready(p)]
+    if not pods:
+        raise AssertionError(f"no ready pod with label {selector} in namespace {ns}")
+    roles = {r["metadata"]["name"]: r
+             for r in client.items("rbac.authorization.k8s.io/v1", "ClusterRole")}
+    bindings = client.items("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
+    for pod in pods:
+        spec = pod["spec"]
+        ports = [p for c in spec["containers"] for p in c.get("ports") or []]
+        port = next((p for p in ports if p.get("name") == "metrics"), ports[0] if ports else None)
+        if port is None:
+            raise AssertionError(f"pod {pod['metadata']['name']} declares no port for /metrics")
+        url = ctx.env.pod_url(pod, int(port["containerPort"])) + "/metrics"
+        made = rbac.requests_from_metrics(http.get(url, timeout=10).text)
+        if not made:
+            raise AssertionError(f"{url} shows no API requests of the engine")
+        sa = spec.get("serviceAccountName") or "default"
+        rules = rbac.bound_rules(bindings, roles, ns, sa)
+        refused = rbac.denied(rules, made)
+        ctx.diagnostics[f"API requests of {pod['metadata']['name']}"] = \
+            ", ".join(sorted({f"{v} {r}" for v, r in made}))
+        if refused:
+            raise AssertionError(
+                f"pod {pod['metadata']['name']} made requests the ClusterRoles bound to "
+                f"ServiceAccount {ns}/{sa} do not allow (a cluster enforcing RBAC would refuse "
+                f"them): {', '.join(f'{v} {r}' for v, r in refused)}")
+
+
 # what a user would see left in a deleted namespace (`kubectl get all,cm,httproute,rollout`)
 NAMESPACE_CONTENTS = (("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("v1", "Pod"),
                       ("v1", "Service"), ("v1", "ConfigMap"), ("argoproj.io/v1alpha1", "Rollout"),
