@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=["json", "text"], default="text")
     p.add_argument("--port", type=int, default=0,
                    help="port for /metrics and /healthz on 127.0.0.1 (0 = a free port)")
+    p.add_argument("--bind-address", default="127.0.0.1",
+                   help="address of /metrics and /healthz (the kind image's entrypoints pass "
+                        "0.0.0.0: a real kubelet probes the pod IP)")
     p.add_argument("--metrics-port", type=int, default=None,
                    help="also serve /metrics on this port (Argo's --metricsPort 8090 beside "
                         "its --healthzPort 8080; default: --port only)")
@@ -191,23 +194,26 @@ def main(argv: list[str]) -> int:
 
     metrics = EngineMetrics()
     client.on_request = metrics.api_request
-    server = ObservabilityServer(metrics.registry, args.port)
+    server = ObservabilityServer(metrics.registry, args.port, args.bind_address)
     try:
         server.start()
     except OSError as e:
-        print(f"canary engine: cannot listen on 127.0.0.1:{args.port}: {e}", file=sys.stderr)
+        print(f"canary engine: cannot listen on {args.bind_address}:{args.port}: {e}",
+              file=sys.stderr)
         return 2
     servers = [server]
     if args.metrics_port is not None and args.metrics_port != server.port:
-        servers.append(ObservabilityServer(metrics.registry, args.metrics_port))
+        servers.append(ObservabilityServer(metrics.registry, args.metrics_port,
+                                           args.bind_address))
         try:
             servers[-1].start()
         except OSError as e:
             server.stop()
-            print(f"canary engine: cannot listen on 127.0.0.1:{args.metrics_port}: {e}",
+            print(f"canary engine: cannot listen on {args.bind_address}:{args.metrics_port}: {e}",
                   file=sys.stderr)
             return 2
-    print(f"canary engine: metrics on http://127.0.0.1:{servers[-1].port}/metrics", flush=True)
+    print(f"canary engine: metrics on http://{args.bind_address}:{servers[-1].port}/metrics",
+          flush=True)
     log.info("engine starting: server=%s namespace=%s time-scale=%s metrics-server=%s",
              client.config.server, args.namespace or "<all>", args.time_scale,
              args.metrics_server or "http://prometheus.linkerd-viz:9090 (default)")

@@ -41,7 +41,14 @@ def stand_down_engine(ctx: ScenarioContext) -> None:
     if had_engine:
         env.engine.stop()
         env.engine = None
-    ctx.mark("the harness's engine process stopped")
+    # kind: the bundled engine runs in-cluster; its Deployments are scaled to 0 meanwhile
+    in_cluster = getattr(env, "engine_installs", None)
+    if in_cluster:
+        from canary.harness.environments import run_pipeline
+
+        for pipeline in env.engine_stand_down_plan():
+            run_pipeline(pipeline, env.env_vars())
+    ctx.mark("the harness's engine stopped")
 
     def restore() -> None:
         for which, files in INSTALLS.items():
@@ -50,6 +57,11 @@ def stand_down_engine(ctx: ScenarioContext) -> None:
                     env.kubectl(["delete", "--ignore-not-found", "--wait=false", "-n",
                                  INSTALL_NAMESPACE[which], "-f", str(f)], check=False, timeout=60)
         apply_crds(env, getattr(env, "rootdir", None))
+        if in_cluster:
+            from canary.harness.environments import run_pipeline
+
+            for pipeline in env.engine_restore_plan():
+                run_pipeline(pipeline, env.env_vars())
         if had_engine:
             env.start_engine()
 
