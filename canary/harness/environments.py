@@ -538,12 +538,14 @@ class KindEnvironment(ClusterEnvironment):
 
     def engine_stand_down_plan(self) -> list[Pipeline]:
         """For a scenario that installs a controller itself (the tutorial features): the
-        in-cluster engine's Deployments scaled to 0; :meth:`engine_restore_plan` undoes it."""
+        in-cluster engine's namespaces deleted, so the tutorial's `kubectl create namespace
+        argo-rollouts` and its installs meet a cluster without them (the cluster-scoped CRDs and
+        RBAC stay, shared); :meth:`engine_restore_plan` puts them back."""
         from canary.harness.kind_engine import CONTROLLERS
 
-        return [[["kubectl", "-n", ns, "scale", f"deploy/{name}", "--replicas=0"]]
-                for which, (_, _, ns, name) in CONTROLLERS.items()
-                if which in self.engine_installs]
+        namespaces = [CONTROLLERS[which][2] for which in self.engine_installs]
+        return [[["kubectl", "delete", "namespace", *namespaces, "--ignore-not-found",
+                  "--wait=true", "--timeout=300s"]]] if namespaces else []
 
     def engine_restore_plan(self) -> list[Pipeline]:
         from canary.harness.kind_engine import CONTROLLERS

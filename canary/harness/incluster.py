@@ -41,7 +41,7 @@ def stand_down_engine(ctx: ScenarioContext) -> None:
     if had_engine:
         env.engine.stop()
         env.engine = None
-    # kind: the bundled engine runs in-cluster; its Deployments are scaled to 0 meanwhile
+    # kind: the bundled engine runs in-cluster; its namespaces are deleted meanwhile
     in_cluster = getattr(env, "engine_installs", None)
     if in_cluster:
         from canary.harness.environments import run_pipeline

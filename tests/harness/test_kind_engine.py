@@ -94,8 +94,8 @@ def test_kind_runs_no_engine_process_and_stands_the_in_cluster_one_down(tmp_path
     assert env.start_engine() is None and env.engine is None
     env.engine_installs = K.write_installs(tmp_path)
     assert _text(env.engine_stand_down_plan()) == [
-        "kubectl -n flagger-system scale deploy/flagger --replicas=0",
-        "kubectl -n argo-rollouts scale deploy/argo-rollouts --replicas=0"]
+        "kubectl delete namespace flagger-system argo-rollouts --ignore-not-found --wait=true "
+        "--timeout=300s"]
     restore = _text(env.engine_restore_plan())
     assert f"kubectl apply -n argo-rollouts -f {env.engine_installs['argo-rollouts']}" in restore
     assert restore[-1] == "kubectl -n argo-rollouts rollout status deploy/argo-rollouts " \
