@@ -97,5 +97,7 @@ Feature: The tutorial's Flagger section verbatim, install to cleanup, with the e
     And the canary "podinfo" in namespace "test" reaches phase "Succeeded"
     And the canary "podinfo" in namespace "test" moved through the weights its spec declares
     And the deployment "podinfo-primary" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.1"
+    # the sandbox stores RBAC without enforcing it; a kind cluster would refuse anything else
+    And every API request the pods with label "app=flagger" in namespace "flagger-system" made is allowed by the ClusterRoles bound to their service account
     When I run "kubectl delete -k github.com/fluxcd/flagger/kustomize/linkerd && kubectl delete ns test"
     Then nothing the Flagger install created remains, nor the namespace "test"

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=["json", "text"], default="text")
     p.add_argument("--port", type=int, default=0,
                    help="port for /metrics and /healthz on 127.0.0.1 (0 = a free port)")
+    p.add_argument("--bind-address", default="127.0.0.1",
+                   help="address of /metrics and /healthz (the kind image's entrypoints pass "
+                        "0.0.0.0: a real kubelet probes the pod IP)")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="also serve /metrics on this port (Argo's --metricsPort 8090 beside "
+                        "its --healthzPort 8080; default: --port only)")
     p.add_argument("--startup-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up (exit 1) when the API server has not answered by then")
     p.add_argument("--sandbox-dir",
@@ -188,13 +194,26 @@ def main(argv: list[str]) -> int:
 
     metrics = EngineMetrics()
     client.on_request = metrics.api_request
-    server = ObservabilityServer(metrics.registry, args.port)
+    server = ObservabilityServer(metrics.registry, args.port, args.bind_address)
     try:
         server.start()
     except OSError as e:
-        print(f"canary engine: cannot listen on 127.0.0.1:{args.port}: {e}", file=sys.stderr)
+        print(f"canary engine: cannot listen on {args.bind_address}:{args.port}: {e}",
+              file=sys.stderr)
         return 2
-    print(f"canary engine: metrics on http://127.0.0.1:{server.port}/metrics", flush=True)
+    servers = [server]
+    if args.metrics_port is not None and args.metrics_port != server.port:
+        servers.append(ObservabilityServer(metrics.registry, args.metrics_port,
+                                           args.bind_address))
+        try:
+            servers[-1].start()
+        except OSError as e:
+            server.stop()
+            print(f"canary engine: cannot listen on {args.bind_address}:{args.metrics_port}: {e}",
+                  file=sys.stderr)
+            return 2
+    print(f"canary engine: metrics on http://{args.bind_address}:{servers[-1].port}/metrics",
+          flush=True)
     log.info("engine starting: server=%s namespace=%s time-scale=%s metrics-server=%s",
              client.config.server, args.namespace or "<all>", args.time_scale,
              args.metrics_server or "http://prometheus.linkerd-viz:9090 (default)")
@@ -209,7 +228,8 @@ def main(argv: list[str]) -> int:
             else os.environ.get("POD_NAMESPACE") or "kube-system")
         elector = LeaderElector(client, ns, name, clock, times)
         if not elector.acquire(stop):
-            server.stop()
+            for srv in servers:
+                srv.stop()
             return 0
         threading.Thread(target=elector.keep, args=(stop, lost), name="leader",
                          daemon=True).start()
@@ -243,7 +263,8 @@ def main(argv: list[str]) -> int:
         t.join(timeout=5)
     if elector is not None:
         elector.release()
-    server.stop()
+    for srv in servers:
+        srv.stop()
     log.info("engine stopped")
     return 1 if lost.is_set() else 0
 

@@ -1,4 +1,5 @@
-"""The engine's own /metrics and /healthz, served on 127.0.0.1."""
+"""The engine's own /metrics and /healthz, served on 127.0.0.1 (another address only where the
+engine image asks for it: in a real pod the kubelet probes the pod IP)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 
 class ObservabilityServer:
-    def __init__(self, registry: CollectorRegistry, port: int = 0) -> None:
+    def __init__(self, registry: CollectorRegistry, port: int = 0,
+                 host: str = "127.0.0.1") -> None:
         self.registry = registry
+        self.host = host
         self.requested_port = port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -45,7 +48,7 @@ class ObservabilityServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.requested_port), Handler)
+        self._httpd = ThreadingHTTPServer((self.host, self.requested_port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="observability",
                                         daemon=True)

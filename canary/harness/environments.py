@@ -463,8 +463,11 @@ class ExistingEnvironment(ClusterEnvironment):
 
 def kind_setup_plan(implementation: str = "bundled", *,
                     gateway_api_crds: str = GATEWAY_API_CRDS,
-                    crd_files: Sequence[Path] = ()) -> list[Pipeline]:
-    """Every command that prepares a fresh kind cluster, in order (unit-tested, run in CI)."""
+                    crd_files: Sequence[Path] = (),
+                    engine: Sequence[Pipeline] = ()) -> list[Pipeline]:
+    """Every command that prepares a fresh kind cluster, in order (unit-tested; not run here,
+    no Docker). ``engine``: for the bundled implementation, what deploys it in-cluster
+    (:func:`canary.harness.kind_engine.engine_plan`)."""
     plan: list[Pipeline] = [
         [["kubectl", "apply", "--server-side", "-f", gateway_api_crds]],
         [["linkerd", "install", "--crds"], ["kubectl", "apply", "-f", "-"]],
@@ -477,6 +480,7 @@ def kind_setup_plan(implementation: str = "bundled", *,
     ]
     if implementation == "bundled":
         plan += [[["kubectl", "apply", "-f", str(f)]] for f in crd_files]
+        plan += list(engine)
     elif implementation == "flagger":
         plan += [[["kubectl", "apply", "-k", FLAGGER_KUSTOMIZE]],
                  [["kubectl", "-n", "flagger-system", "rollout", "status", "deploy/flagger",
@@ -543,6 +547,8 @@ class KindEnvironment(ClusterEnvironment):
         self.cluster_name = cluster_name
         self.keep = keep
         self.cluster: Any = None
+        # the bundled engine's in-cluster installs (rendered at start), by controller
+        self.engine_installs: dict[str, Path] = {}
 
     def start(self) -> None:
         missing = kind_missing_tools()
@@ -561,9 +567,52 @@ class KindEnvironment(ClusterEnvironment):
         self.cluster.create()
         self.kubeconfig = Path(self.cluster.kubeconfig_path)
         crd_files = [f for d in crd_dirs(self.rootdir) for f in sorted(d.glob("*.yaml"))]
-        for pipeline in kind_setup_plan(self.implementation, crd_files=crd_files):
+        engine: list[Pipeline] = []
+        if self.implementation == "bundled":
+            engine = self._engine_plan()
+        for pipeline in kind_setup_plan(self.implementation, crd_files=crd_files, engine=engine):
             run_pipeline(pipeline, self.env_vars())
         self.forwards = PortForwards(self.env_vars())
+
+    def _engine_plan(self) -> list[Pipeline]:
+        """Build, load and install the bundled engine as the two controllers' Deployments."""
+        import canary
+        from canary.harness import kind_engine as K
+
+        try:
+            source = K.source_checkout([self.rootdir,
+                                        Path(canary.__file__).resolve().parents[1]])
+        except K.NoSourceCheckout as e:
+            raise EnvironmentUnavailable(str(e)) from None
+        self.engine_installs = K.write_installs(self.workdir)
+        return K.engine_plan(source, self.cluster_name, self.engine_installs, self.time_scale)
+
+    def start_engine(self) -> EngineProcess | None:
+        """On kind the bundled engine runs in-cluster (deployed at start), not as a process."""
+        return None
+
+    def engine_stand_down_plan(self) -> list[Pipeline]:
+        """For a scenario that installs a controller itself (the tutorial features): the
+        in-cluster engine's namespaces deleted, so the tutorial's `kubectl create namespace
+        argo-rollouts` and its installs meet a cluster without them (the cluster-scoped CRDs and
+        RBAC stay, shared); :meth:`engine_restore_plan` puts them back."""
+        from canary.harness.kind_engine import CONTROLLERS
+
+        namespaces = [CONTROLLERS[which][2] for which in self.engine_installs]
+        return [[["kubectl", "delete", "namespace", *namespaces, "--ignore-not-found",
+                  "--wait=true", "--timeout=300s"]]] if namespaces else []
+
+    def engine_restore_plan(self) -> list[Pipeline]:
+        from canary.harness.kind_engine import CONTROLLERS
+
+        plan: list[Pipeline] = []
+        for which, path in self.engine_installs.items():
+            ns, name = CONTROLLERS[which][2], CONTROLLERS[which][3]
+            plan += [[["sh", "-c", f"kubectl create namespace {ns} 2>/dev/null || true"]],
+                     [["kubectl", "apply", "-n", ns, "-f", str(path)]],
+                     [["kubectl", "-n", ns, "rollout", "status", f"deploy/{name}",
+                       "--timeout=300s"]]]
+        return plan
 
     def stop(self) -> None:
         super().stop()

@@ -53,10 +53,12 @@ def flagger_install_files(deleting: bool = False) -> list[Path]:
 
 
 def argo_install_files() -> list[Path]:
-    """What Argo Rollouts' install.yaml holds: its CRDs, then the rest."""
+    """What Argo Rollouts' install.yaml holds: its five CRDs (four are the harness's own; the
+    Experiment CRD only the install applies), then the rest."""
     crds = MANIFEST_DIR / "crds"
     return [*(crds / f"argoproj.io_{n}.yaml" for n in
               ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns")),
+            INSTALL_DIR / "argoproj.io_experiments.yaml",
             INSTALL_DIR / "argo-rollouts-install.yaml"]
 
 

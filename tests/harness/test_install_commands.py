@@ -79,3 +79,44 @@ def test_controller_images_run_the_engine_in_their_mode():
     argo = resolve_image("quay.io/argoproj/argo-rollouts:v1.8.3")
     assert argo is not None and argo.argv[0].endswith("/rollouts-controller")
     assert "canary.sandbox.apps.rollouts_controller" in open(argo.argv[0]).read()
+
+
+def test_the_argo_install_is_what_the_release_install_yaml_holds():
+    # argoproj/argo-rollouts manifests/install.yaml: 5 CRDs, SA, 4 ClusterRoles, binding,
+    # ConfigMap, notification Secret, metrics Service, Deployment
+    objs = {(kind, name, ns) for _, kind, name, ns in
+            install_objects(argo_install_files(), "argo-rollouts")}
+    crds = {("CustomResourceDefinition", f"{p}.argoproj.io", None) for p in
+            ("rollouts", "analysistemplates", "clusteranalysistemplates", "analysisruns",
+             "experiments")}
+    roles = {("ClusterRole", n, None) for n in
+             ("argo-rollouts", "argo-rollouts-aggregate-to-admin",
+              "argo-rollouts-aggregate-to-edit", "argo-rollouts-aggregate-to-view")}
+    rest = {("ServiceAccount", "argo-rollouts", "argo-rollouts"),
+            ("ClusterRoleBinding", "argo-rollouts", None),
+            ("ConfigMap", "argo-rollouts-config", "argo-rollouts"),
+            ("Secret", "argo-rollouts-notification-secret", "argo-rollouts"),
+            ("Service", "argo-rollouts-metrics", "argo-rollouts"),
+            ("Deployment", "argo-rollouts", "argo-rollouts")}
+    assert objs == crds | roles | rest
+
+
+def test_the_argo_deployment_declares_the_ports_its_image_serves():
+    docs = [d for f in argo_install_files() if f.name == "argo-rollouts-install.yaml"
+            for d in yaml.safe_load_all(f.read_text()) if d]
+    dep = next(d for d in docs if d["kind"] == "Deployment")
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    # upstream's Deployment has no readiness probe and no args: the controller's defaults
+    # (controller/controller.go DefaultHealthzPort 8080, DefaultMetricsPort 8090) must be what
+    # the image mapping listens on, or the pod never has a ready port
+    assert ports == {"metrics": 8090, "healthz": 8080} and "args" not in c
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "healthz"}
+    svc = next(d for d in docs if d["kind"] == "Service")
+    assert svc["spec"]["ports"][0]["targetPort"] == ports["metrics"]
+    run = resolve_image(c["image"], c.get("command"), c.get("args"))
+    assert run is not None
+    from canary.sandbox.apps.rollouts_controller import main as _main  # noqa: F401 - importable
+    from canary.sandbox.apps.rollouts_controller import translate
+    assert translate(["--healthzPort=9080", "--metricsPort", "9090", "--leader-elect=false"]) == \
+        ["--port=9080", "--metrics-port", "9090", "--leader-elect=false"]
