@@ -39,3 +39,28 @@ def test_the_only_console_script_is_canary():
     # a `kubectl-argo-rollouts` or `linkerd` in the venv would shadow the real tools on PATH
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert set(scripts) == {"canary"}
+
+
+def test_what_the_plugin_imports_at_load_is_a_runtime_dependency():
+    """``pip install pytest-canary`` without extras: every distribution the plugin imports when
+    pytest loads it (the plugin module, the steps, the fixtures) is in ``dependencies``, or every
+    pytest run in that environment, even an unrelated project's, ends in an INTERNALERROR."""
+    import ast
+    import re
+    import sys
+    from importlib.metadata import packages_distributions
+
+    files = [REPO / "canary" / "harness" / "plugin.py", *(REPO / "steps").glob("*.py"),
+             *(REPO / "fixtures").glob("*.py")]
+    top = set()
+    for f in files:
+        for node in ast.parse(f.read_text()).body:  # module level: what runs at import
+            if isinstance(node, ast.Import):
+                top |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                top.add(node.module.split(".")[0])
+    third_party = top - set(sys.stdlib_module_names) - {"canary", "__future__"}
+    dists = {d.lower() for name in third_party for d in packages_distributions().get(name, [])}
+    declared = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() for d in
+                tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert third_party and dists - declared == set(), "move these into [project] dependencies"
