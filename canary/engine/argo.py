@@ -19,9 +19,19 @@ from functools import partial
 from typing import Any
 
 from canary.clock import rfc3339 as clock_rfc3339
+from canary.engine.argo_replicas import (
+    RSCount,
+    aborted_dynamic_weight,
+    basic_canary_counts,
+    canary_replicas_or_weight,
+    max_surge,
+    max_unavailable,
+    set_canary_scale_in_force,
+    traffic_routed_counts,
+)
 from canary.engine.types import Event
 from canary.spec.analysis import RolloutAnalysis
-from canary.spec.rollout import RolloutSpec, Step, canary_replicas
+from canary.spec.rollout import RolloutSpec, Step
 
 CANARY_PAUSE = "CanaryPauseStep"
 INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"
@@ -175,39 +185,50 @@ def canary_scale_override(spec: RolloutSpec, index: int) -> dict[str, Any] | Non
     return None
 
 
-def basic_canary_counts(replicas: int, weight: int) -> tuple[int, int]:
-    """(canary, stable) pods approximating ``weight`` without a traffic router: nearest
-    integer (ties up), at least one pod of each while the weight is strictly between 0 and 100
-    (Argo's ``approximateWeightedCanaryStableReplicaCounts``, simplified)."""
-    if replicas <= 0:
-        return 0, 0
-    if weight <= 0:
-        return 0, replicas
-    if weight >= 100:
-        return replicas, 0
-    canary = max(1, int(replicas * weight / 100 + 0.5))
-    return canary, max(1, replicas - canary)
+def _rs_count(rs: ReplicaSetObs | None) -> RSCount | None:
+    return None if rs is None else RSCount(rs.replicas, rs.available, rs.name)
 
 
-def desired_stable_replicas(spec: RolloutSpec, index: int) -> int:
-    """Traffic routing keeps the stable at full scale; a basic canary trades pods."""
-    if spec.traffic_routed or index >= len(spec.steps):
-        return spec.replicas
-    return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[1]
-
-
-def desired_canary_replicas(spec: RolloutSpec, index: int) -> int:
-    if index >= len(spec.steps):
-        return spec.replicas
-    if not spec.traffic_routed:
-        return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[0]
-    override = canary_scale_override(spec, index)
-    if override is not None:
-        if "replicas" in override:
-            return int(override["replicas"])
-        return canary_replicas(spec.replicas, int(override.get("weight") or 0), 100)
-    return canary_replicas(spec.replicas, current_set_weight(spec, index, False),
-                           spec.max_weight)
+def desired_counts(spec: RolloutSpec, status: dict[str, Any], index: int,
+                   replicasets: dict[str, ReplicaSetObs]) -> tuple[int, int]:
+    """(canary, stable) spec.replicas for this pass, as Argo's reconcileNewReplicaSet and
+    reconcileCanaryStableReplicaSet ask for them (see engine/argo_replicas.py). A basic canary
+    moves within maxSurge / maxUnavailable from the sets' current counts, so the answer
+    changes pass by pass as pods become available."""
+    cur, stable_h = spec.pod_hash, status.get("stableRS") or ""
+    aborted = bool(status.get("abort"))
+    new = _rs_count(replicasets.get(cur))
+    stable = _rs_count(replicasets.get(stable_h)) if stable_h and stable_h != cur else None
+    full = bool(status.get("promoteFull")) or not stable_h or stable_h == cur
+    weight = current_set_weight(spec, index, aborted)
+    if aborted and spec.dynamic_stable_scale and spec.traffic_routed:
+        steps = [s.weight for s in spec.steps if s.kind == "setWeight" and s.weight is not None]
+        dyn = aborted_dynamic_weight(spec.replicas, spec.max_weight, steps, new, stable,
+                                     spec.abort_delay_explicit)
+        if dyn is not None:
+            weight = dyn
+    scale = None
+    if index < len(spec.steps):
+        scale = set_canary_scale_in_force(canary_scale_override(spec, index),
+                                          spec.traffic_routed, aborted,
+                                          spec.abort_scale_down_delay)
+    scale_replicas, weight = canary_replicas_or_weight(spec.max_weight, full, scale, weight)
+    if spec.traffic_routed:
+        w = ((status.get("canary") or {}).get("weights") or {})
+        weights = None
+        if w.get("canary") is not None and w.get("stable") is not None:
+            weights = (int(w["canary"].get("weight") or 0), int(w["stable"].get("weight") or 0))
+        return traffic_routed_counts(spec.replicas, weight, spec.max_weight,
+                                     canary_scale_replicas=scale_replicas,
+                                     dynamic_stable_scale=spec.dynamic_stable_scale,
+                                     weights=weights, aborted=aborted,
+                                     min_pods=spec.min_pods_per_replica_set)
+    older = [_rs_count(rs) for h, rs in replicasets.items() if h not in (cur, stable_h)]
+    return basic_canary_counts(
+        spec.replicas, weight, spec.max_weight,
+        max_surge(spec.max_surge, spec.max_unavailable, spec.replicas),
+        max_unavailable(spec.max_surge, spec.max_unavailable, spec.replicas),
+        new, stable, [o for o in older if o is not None])
 
 
 def set_condition(status: dict[str, Any], ctype: str, cstatus: str, reason: str, message: str,
@@ -601,10 +622,11 @@ def _canary_traffic(c: _Ctx, index: int) -> None:
     """Scale the canary for ``index`` and route the weight its ready pods can take."""
     spec, st = c.spec, c.st
     cur, stable = spec.pod_hash, st["stableRS"]
-    want = desired_canary_replicas(spec, index)
+    want, want_stable = desired_counts(spec, st, index, c.rs)
     _ensure_rs(c, cur, want)
-    # The stable keeps full scale while traffic is routed (no dynamicStableScale).
-    _ensure_rs(c, stable, desired_stable_replicas(spec, index))
+    # With a traffic router the stable keeps full scale unless dynamicStableScale; a basic
+    # canary trades pods within maxSurge / maxUnavailable.
+    _ensure_rs(c, stable, want_stable)
     rs = c.rs.get(cur)
     at_desired = rs is not None and rs.replicas == want and rs.available >= want
     if rs is None or rs.available == 0:
@@ -626,18 +648,21 @@ def _canary_traffic(c: _Ctx, index: int) -> None:
 def _step_done(c: _Ctx, step: Step, index: int) -> bool:
     spec, st, obs = c.spec, c.st, c.obs
     if step.kind in ("setWeight", "setCanaryScale"):
-        want = desired_canary_replicas(spec, index)
+        # Argo's AtDesiredReplicaCountsForCanary (utils/replicaset/canary.go:59).
+        want, want_stable = desired_counts(spec, st, index, c.rs)
         rs = c.rs.get(spec.pod_hash)
         weights = (st.get("canary") or {}).get("weights") or {}
         routed = (not spec.traffic_routed or step.kind != "setWeight"
                   or (weights.get("canary") or {}).get("weight") == step.weight)
+        stable = c.rs.get(st.get("stableRS") or "")
+        if stable is not None and not (spec.traffic_routed and spec.dynamic_stable_scale):
+            routed = routed and stable.replicas == want_stable and stable.current == want_stable
         if not spec.traffic_routed:
-            # A basic canary step also waits for the stable to shrink to its share.
-            stable = c.rs.get(st.get("stableRS") or "")
-            want_stable = desired_stable_replicas(spec, index)
-            routed = stable is None or (stable.replicas == want_stable
-                                        and stable.available <= want_stable)
-        return rs is not None and rs.replicas == want and rs.available >= want and routed
+            # a basic canary's older sets serve traffic: they must be gone
+            others = (r for h, r in c.rs.items() if h not in (spec.pod_hash, stable.hash
+                                                              if stable else ""))
+            routed = routed and all(r.available == 0 for r in others)
+        return rs is not None and rs.replicas == want and rs.available == want and routed
     if step.kind == "analysis":
         return _step_analysis(c, step, index)
     if step.kind == "pause":
@@ -696,16 +721,25 @@ def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
         # (rollout/analysis.go reconcileAnalysisRuns, shouldCancelCurrentAnalysis).
         _clear_run_status(c)
     _cancel_runs(c, keep=set())
-    _ensure_rs(c, stable, spec.replicas)
+    want, want_stable = desired_counts(spec, st, 0, c.rs)
+    _ensure_rs(c, stable, want_stable)
     # Traffic back to stable at once; canary Service selects the stable pods again.
     _set_selectors(c, stable, stable)
     _set_weight(c, 0, cur, stable)
     rs = c.rs.get(cur)
-    if rs is not None and not spec.traffic_routed:
-        _ensure_rs(c, cur, 0)  # a basic canary rolls straight back to the stable pods
-    elif rs is not None and rs.replicas > 0 and spec.abort_scale_down_delay > 0:
+    if rs is None:
+        pass
+    elif not spec.traffic_routed or spec.dynamic_stable_scale:
+        # A basic canary rolls back within maxSurge / maxUnavailable; with dynamicStableScale
+        # the canary shrinks as the stable grows (canary.go GetDesiredCanaryWeight).
+        _ensure_rs(c, cur, want)
+    elif rs.replicas > 0 and spec.abort_scale_down_delay > 0:
+        stable_rs = c.rs.get(stable)
         if rs.scale_down_at is None:
-            _mark_deadline(c, rs, spec.abort_scale_down_delay)
+            # The deadline is set only once the stable can take all traffic
+            # (rollout/replicaset.go reconcileNewReplicaSet).
+            if stable_rs is None or stable_rs.available >= spec.replicas:
+                _mark_deadline(c, rs, spec.abort_scale_down_delay)
         elif c.now >= rs.scale_down_at:
             _ensure_rs(c, cur, 0)
         else:
