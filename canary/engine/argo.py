@@ -312,7 +312,7 @@ class _Ctx:
         self.now = obs.now
         # ReplicaSets as they will be once this decision's actions are applied.
         self.rs = copy.deepcopy(obs.replicasets)
-        self.progressing = False  # an update is moving and its pods are awaited
+        self.late_events: list[Event] = []  # recorded with the status (after scaling)
         self.runs = {r.name: r for r in obs.analysis_runs}
         self.abort_message: str | None = None  # set when an analysis run failed
         self.retrying = False  # status.abort was just cleared: analysis starts afresh
@@ -492,6 +492,13 @@ def _initial_deploy(c: _Ctx) -> None:
         c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
     st["currentPodHash"] = h
     st["currentStepHash"] = spec.steps_hash
+    if h not in c.rs:
+        # Argo creates a new ReplicaSet at 0 and scales it on the next pass
+        # (rollout/sync.go createDesiredReplicaSet), so RolloutNotCompleted comes between.
+        _ensure_rs(c, h, 0)
+        set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
+                      f'ReplicaSet "{c.rs_name(h)}" is progressing.', c.now)
+        return
     _ensure_rs(c, h, spec.replicas)
     _scale_down_others(c, {h}, _delay(spec))
     _promote_stable(c, "Initial deploy")
@@ -538,10 +545,13 @@ def _update(c: _Ctx) -> None:
         st["currentStepIndex"] = 0
         if new_template:
             c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
-            c.event("RolloutNotCompleted",
-                    f"Rollout not completed, started update to revision {rev} ({cur})")
         set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
                       f'ReplicaSet "{c.rs_name(cur)}" is progressing.', c.now)
+    if cur not in c.rs:
+        # Created at 0; the status (RolloutNotCompleted) is written before any scaling.
+        _ensure_rs(c, cur, 0)
+        st["currentStepIndex"] = max(0, min(int(st.get("currentStepIndex") or 0), n))
+        return
 
     index = int(st.get("currentStepIndex") or 0)
     index = max(0, min(index, n))
@@ -604,11 +614,9 @@ def _update(c: _Ctx) -> None:
             (st.get("canary") or {}).pop(RUN_STATUS_KEY[STEP], None)
         _cancel_runs(c, keep={k for k in keep if k})
 
-    c.progressing = not st.get("pauseConditions") and not spec.paused
     if index >= n:
         rs = c.rs.get(cur)
         if rs is not None and rs.available >= spec.replicas and rs.replicas >= spec.replicas:
-            c.progressing = False
             reason = ("Full promotion requested" if st.get("promoteFull")
                       else f"Completed all {n} canary steps")
             _promote_stable(c, reason)
@@ -711,7 +719,8 @@ def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
         msg = prog.get("message") or msg  # Argo keeps the first abort's message
     if not st.get("abortedAt"):
         st["abortedAt"] = rfc3339(c.now)
-        c.event("RolloutAborted", msg, "Warning")
+        # recorded with the status, after this pass's scaling (rollout/sync.go:887)
+        c.late_events.append(Event("Warning", msg, reason="RolloutAborted"))
     st.pop("pauseConditions", None)
     st.pop("controllerPause", None)
     st["currentStepIndex"] = 0
@@ -900,7 +909,6 @@ def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:
         st["HPAReplicas"] = st["replicas"]
         st["selector"] = ",".join(f"{k}={v}" for k, v in sorted(spec.selector.items()))
         _conditions(c, completed_msg)
-        _progress_deadline(c)
         _prune_history(c)
     # Argo compares updatedReplicas with spec.replicas, not with the pods that exist.
     phase, message = rollout_phase(st, spec.paused, desired_replicas=spec.replicas,
@@ -911,14 +919,16 @@ def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:
         st.pop("message", None)
     if spec.paused:
         set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", c.now)
+    c.d.events.extend(c.late_events)
     return c.d
 
 
 def _conditions(c: _Ctx, completed_msg: str | None) -> None:
+    """Argo's calculateRolloutConditions (rollout/sync.go:859) plus the pause bookkeeping of
+    checkPausedConditions (rollout/sync.go:716)."""
     spec, st, now = c.spec, c.st, c.now
     cur = spec.pod_hash
     promoted = st.get("stableRS") == cur
-    new = c.obs.replicasets.get(cur)
     available = int(st.get("availableReplicas") or 0)
     rev = _revision_for(c, cur)
     if available >= spec.replicas:
@@ -927,11 +937,20 @@ def _conditions(c: _Ctx, completed_msg: str | None) -> None:
     else:
         set_condition(st, "Available", "False", "AvailableReason",
                       "Rollout does not have minimum availability", now)
-    paused = bool(st.get("pauseConditions"))
+    paused = bool(st.get("pauseConditions")) or spec.paused
+    healthy = not paused and _rollout_healthy(c)
+    prev_healthy = get_condition(c.old, "Healthy")
+    became_unhealthy = (not healthy and prev_healthy is not None
+                        and prev_healthy.get("status") == "True")
+    if healthy:
+        set_condition(st, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now)
+    else:
+        set_condition(st, "Healthy", "False", "RolloutHealthy", "Rollout is not healthy", now)
+    _progressing(c, healthy, became_unhealthy)
     if paused:
         set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", now)
         prog = get_condition(st, "Progressing")
-        if not prog or prog.get("reason") != "RolloutAborted":
+        if not prog or prog.get("reason") not in ("RolloutAborted", "NewReplicaSetAvailable"):
             set_condition(st, "Progressing", "Unknown", "RolloutPaused", "Rollout is paused", now)
     elif get_condition(st, "Paused") is not None:
         set_condition(st, "Paused", "False", "RolloutResumed", "Rollout is resumed", now)
@@ -939,58 +958,107 @@ def _conditions(c: _Ctx, completed_msg: str | None) -> None:
         if prog and prog.get("reason") == "RolloutPaused":
             set_condition(st, "Progressing", "Unknown", "RolloutResumed", "Rollout is resumed",
                           now)
-    healthy = (promoted and new is not None and new.available >= spec.replicas
-               and not st.get("abort"))
     if promoted:
-        if healthy:
-            set_condition(st, "Progressing", "True", "NewReplicaSetAvailable",
-                          f'ReplicaSet "{c.rs_name(cur)}" has successfully progressed.', now)
         prev = get_condition(st, "Completed") or {}
         if completed_msg or prev.get("status") != "True":
             msg = completed_msg or f"Rollout completed update to revision {rev} ({cur})"
             set_condition(st, "Completed", "True", "RolloutCompleted", msg, now)
     else:
-        set_condition(st, "Completed", "False", "RolloutNotCompleted",
-                      f"Rollout not completed, started update to revision {rev} ({cur})", now)
-    if healthy:
-        set_condition(st, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now)
-    else:
-        set_condition(st, "Healthy", "False", "RolloutHealthy", "Rollout is not healthy", now)
+        msg = f"Rollout not completed, started update to revision {rev} ({cur})"
+        prev = get_condition(c.old, "Completed")
+        if prev is None or prev.get("status") != "False":
+            # Argo records this when the condition turns False (rollout/sync.go:984), so on
+            # the first deploy too.
+            c.event("RolloutNotCompleted", msg)
+        set_condition(st, "Completed", "False", "RolloutNotCompleted", msg, now)
 
 
-def _progress_deadline(c: _Ctx) -> None:
-    """Argo's ProgressDeadlineExceeded: no progress for progressDeadlineSeconds (not paused)."""
-    spec, st, old = c.spec, c.st, c.old
-    prog = get_condition(st, "Progressing")
-    if prog is None:
-        return
-    moved = any(st.get(k) != old.get(k) for k in (
-        "currentStepIndex", "updatedReplicas", "readyReplicas", "availableReplicas"))
+def _rollout_healthy(c: _Ctx) -> bool:
+    """utils/conditions/conditions.go RolloutHealthy, for the canary strategy."""
+    spec, st = c.spec, c.st
+    n = len(spec.steps)
+    index = st.get("currentStepIndex")
+    all_steps = n == 0 or index is None or int(index) == n
+    return (int(st.get("updatedReplicas") or 0) == spec.replicas
+            and int(st.get("availableReplicas") or 0) == spec.replicas
+            and c.old.get("observedGeneration") == str(c.obs.generation)
+            and all_steps and bool(st.get("stableRS")) and st.get("stableRS") == spec.pod_hash
+            and int(st.get("replicas") or 0) == spec.replicas and not st.get("abort"))
+
+
+def _made_progress(c: _Ctx) -> bool:
+    """utils/conditions/conditions.go RolloutProgressing: anything moved since the last
+    status."""
+    st, old = c.st, c.old
+
+    def num(d: dict[str, Any], k: str) -> int:
+        return int(d.get(k) or 0)
+
+    step_moved = (st.get("currentStepIndex") is not None
+                  and old.get("currentStepIndex") is not None
+                  and st.get("currentStepIndex") != old.get("currentStepIndex"))
+    return (num(st, "updatedReplicas") != num(old, "updatedReplicas")
+            or (num(st, "replicas") - num(st, "updatedReplicas")
+                < num(old, "replicas") - num(old, "updatedReplicas"))
+            or num(st, "readyReplicas") > num(old, "readyReplicas")
+            or num(st, "availableReplicas") > num(old, "availableReplicas")
+            or st.get("stableRS") != old.get("stableRS") or step_moved
+            or st.get("currentStepHash") != old.get("currentStepHash"))
+
+
+def _indefinite_step(c: _Ctx) -> bool:
+    """rollout/sync.go isIndefiniteStep: a pause or analysis step, or a Paused condition."""
+    index = int(c.old.get("currentStepIndex") or 0)
+    if index < len(c.spec.steps) and c.spec.steps[index].kind in ("pause", "analysis"):
+        return True
+    paused = get_condition(c.old, "Paused")
+    return paused is not None and paused.get("status") == "True"
+
+
+def _progressing(c: _Ctx, healthy: bool, became_unhealthy: bool) -> None:
+    """The Progressing condition and the progress deadline (rollout/sync.go:891-955): progress
+    restarts the deadline (lastUpdateTime); no progress for progressDeadlineSeconds (spec
+    time, so it scales with the clock) while not paused turns it False with
+    ProgressDeadlineExceeded, which the phase reports as Degraded; progress afterwards
+    recovers."""
+    spec, st, now = c.spec, c.st, c.now
+    if st.get("abort"):
+        return  # _aborted set RolloutAborted
     name = c.rs_name(spec.pod_hash)
-    if not c.progressing:
-        if prog.get("reason") == "ProgressDeadlineExceeded" and moved:
-            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
-                          f'ReplicaSet "{name}" is progressing.', c.now)
+    if healthy:
+        set_condition(st, "Progressing", "True", "NewReplicaSetAvailable",
+                      f'ReplicaSet "{name}" has successfully progressed.', now)
         return
-    if moved:
-        # Progress restarts the deadline (Argo bumps the condition's lastUpdateTime).
-        if prog.get("reason") == "ProgressDeadlineExceeded":
-            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
-                          f'ReplicaSet "{name}" is progressing.', c.now)
+    prev = get_condition(st, "Progressing")
+    if _made_progress(c) or became_unhealthy:
+        if st.get("stableRS") == spec.pod_hash and became_unhealthy:
+            reason, msg = "ReplicaSetNotAvailable", "Rollout does not have minimum availability"
         else:
-            prog["lastUpdateTime"] = rfc3339(c.now)
+            reason, msg = "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'
+        ts = rfc3339(now)
+        kept = prev.get("lastTransitionTime") if prev and prev.get("status") == "True" else ts
+        remove_condition(st, "Progressing")
+        st.setdefault("conditions", []).append({
+            "type": "Progressing", "status": "True", "reason": reason, "message": msg,
+            "lastUpdateTime": ts, "lastTransitionTime": kept or ts})
         c.d.requeue(spec.progress_deadline)
         return
-    if prog.get("reason") == "ProgressDeadlineExceeded":
+    if prev is None or prev.get("reason") in ("RolloutAborted", "RolloutPaused"):
         return
-    since = parse_time(prog.get("lastUpdateTime")) or c.now
+    if prev.get("reason") == "ProgressDeadlineExceeded":
+        return
+    if _indefinite_step(c) or bool(st.get("pauseConditions")) or spec.paused:
+        return
+    if any(rs.scale_down_at is not None and h not in (spec.pod_hash, st.get("stableRS"))
+           for h, rs in c.rs.items()):
+        return  # isWaitingForReplicaSetScaleDown
+    since = parse_time(prev.get("lastUpdateTime")) or now
     due = since + spec.progress_deadline * c.obs.scale
-    if c.now >= due:
-        msg = f'ReplicaSet "{name}" has timed out progressing.'
-        set_condition(st, "Progressing", "False", "ProgressDeadlineExceeded", msg, c.now)
-        c.event("ProgressDeadlineExceeded", msg, "Warning")
+    if now > due:
+        set_condition(st, "Progressing", "False", "ProgressDeadlineExceeded",
+                      f'ReplicaSet "{name}" has timed out progressing.', now)
     else:
-        c.d.requeue((due - c.now) / c.obs.scale)
+        c.d.requeue((due - now) / c.obs.scale)
 
 
 def _prune_history(c: _Ctx) -> None:

@@ -90,7 +90,8 @@ def test_reducing_weight_honors_max_unavailable() -> None:
 def test_percentages_round_as_argo_does() -> None:
     """10 replicas, maxSurge 25% (3 pods, rounded up), maxUnavailable 25% (2, rounded down):
     on the way to setWeight 50 no pass asks for more than 13 pods or leaves fewer than 8
-    available; the stable goes 10 -> 8 first (the new set is created at 0, as Argo does)."""
+    available. The new set is created at 0 (as Argo does); then the canary surges by 3 while
+    the stable gives up 2."""
     w = basic(10, "25%", "25%", [{"setWeight": 50}, {"pause": {}}])
     w.set_image(NEW_IMAGE)
     seen = []
@@ -101,7 +102,7 @@ def test_percentages_round_as_argo_does() -> None:
         assert c + s <= 13
         assert sum(min(r.available, r.replicas) for r in w.rs.values()) >= 8
         pods_exist(w, set(w.rs))  # pods start one pass later
-    assert seen[0] == (0, 8) and seen[1] == (5, 8)
+    assert seen[0] == (0, 10) and seen[1] == (3, 8)
     assert counts(w) == (5, 5) and w.status["phase"] == "Paused"
 
 
