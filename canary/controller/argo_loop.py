@@ -65,6 +65,7 @@ class RolloutController:
         self._wake = threading.Event()
         self.outage = Outage(self.log)
         self._missing_crd_logged = False
+        self._known: set[str] = set()  # Rollout uids this process has seen
 
     # -- loop ---------------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class RolloutController:
                 runs_by_ns[ns], due = self._measure_runs(ns)
                 if due is not None:
                     wait = min(wait, due)
+            self._added_to_informer(ro)
             try:
                 due = self.reconcile(ro, by_ns[ns], runs_by_ns[ns])
             except Conflict:
@@ -129,6 +131,18 @@ class RolloutController:
             if due is not None:
                 wait = min(wait, due)
         return wait
+
+    def _added_to_informer(self, ro: Obj) -> None:
+        """Argo records RolloutAddedToInformer when a Rollout enters its informer cache, so
+        once per Rollout per controller start (rollout/controller.go:253)."""
+        md = ro["metadata"]
+        uid = md.get("uid") or f"{md.get('namespace')}/{md.get('name')}"
+        if uid in self._known:
+            return
+        self._known.add(uid)
+        self.recorder.emit(ro, "Normal", "RolloutAddedToInformer",
+                           f"Rollout resource added to informer: {md.get('namespace') or 'default'}"
+                           f"/{md.get('name')}")
 
     def _measure_runs(self, ns: str) -> tuple[list[Obj], float | None]:
         """Measure the namespace's running AnalysisRuns; return them as they are now."""

@@ -585,9 +585,12 @@ def _update(c: _Ctx) -> None:
         _canary_traffic(c, index)
         return
 
-    # Traffic first (as Argo's reconcileTrafficRouting), then walk the steps: each reconcile
-    # completes as many as are already satisfied, re-routing after each.
+    # Traffic first (as Argo's reconcileTrafficRouting), then walk the steps. Traffic (route
+    # weight, pod split) only ever follows a step index the API already holds: a step that
+    # completes here is recorded in the status first and routed on the next pass, so an
+    # engine killed between the two writes replays nothing (Argo also moves one step a pass).
     _canary_traffic(c, index)
+    advanced = False
     for _ in range(n + 1):
         if index >= n:
             break
@@ -596,11 +599,13 @@ def _update(c: _Ctx) -> None:
         if not _step_done(c, step, index):
             break
         index += 1
+        advanced = True
         st["currentStepIndex"] = index
         c.event("RolloutStepCompleted", f"Rollout step {index}/{n} completed ({step.describe()})")
         if was_paused and step.kind == "pause":
             c.event("RolloutResumed", "Rollout is resumed")
-        _canary_traffic(c, index)
+    if advanced:
+        c.d.requeue(0)
     if c.abort_message is not None:
         _abort_now(c, rev)
         return
@@ -614,16 +619,17 @@ def _update(c: _Ctx) -> None:
             (st.get("canary") or {}).pop(RUN_STATUS_KEY[STEP], None)
         _cancel_runs(c, keep={k for k in keep if k})
 
-    if index >= n:
+    if index >= n and not advanced:
         rs = c.rs.get(cur)
         if rs is not None and rs.available >= spec.replicas and rs.replicas >= spec.replicas:
             reason = ("Full promotion requested" if st.get("promoteFull")
                       else f"Completed all {n} canary steps")
+            # Only the status changes in this pass (rollout/canary.go promoteStable). The
+            # Services, the route back to canary 0 and the old pods follow on the next pass
+            # from status.stableRS (_fully_promoted), so a restart between any of those writes
+            # finds the rollout promoted and repeats only idempotent writes.
             _promote_stable(c, reason)
-            # Both services now select the new pods; the route goes back to canary 0.
-            _set_selectors(c, cur, cur)
-            _set_weight(c, 0, cur, cur)
-            _scale_down_others(c, {cur}, _delay(spec))
+            c.d.requeue(0)
 
 
 def _canary_traffic(c: _Ctx, index: int) -> None:
