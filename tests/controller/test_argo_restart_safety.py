@@ -251,10 +251,16 @@ def test_killed_at_each_completion_write_the_route_never_rises_after_0(
     wait_for("the old pods scaled down", lambda: d.replicas(d.old_hash) == 0, 20,
              ignore=TRANSIENT)
     wait_for("the route back at canary 0", lambda: d.weights[-1:] == [0], 10)
-    assert d.weights == COMPLETED, (d.weights, d.writes(2)[-6:], d.writes(3))
+    assert d.weights == COMPLETED, (f"route canary weights {d.weights}; armed engine's last "
+                                    f"writes {d.writes(2)[-6:]}; then {d.writes(3)}")
     assert d.route_weights() == {"podinfo-stable": 100, "podinfo-canary": 0}
     assert d.selector("podinfo-stable") == d.selector("podinfo-canary") == d.new_hash
     assert st["currentPodHash"] == d.new_hash and "abort" not in st
+    # Argo records RolloutAddedToInformer once per controller start (rollout/controller.go:253)
+    added = [e for e in d.client.items("v1", "Event", d.ns)
+             if e["reason"] == "RolloutAddedToInformer"]
+    assert {e["message"] for e in added} == {f"Rollout resource added to informer: {d.ns}/{NAME}"}
+    assert sum(int(e.get("count") or 1) for e in added) == len(d.engines) == 3
 
 
 @pytest.mark.parametrize("point", list(ABORT), ids=list(ABORT))
@@ -268,7 +274,8 @@ def test_killed_at_each_abort_write_the_route_stays_at_0(drill: Drill, point: st
     assert st["message"].startswith("RolloutAborted: Rollout aborted update to revision 2")
     wait_for("the canary pods scaled down", lambda: d.replicas(d.new_hash) == 0, 20,
              ignore=TRANSIENT)
-    assert d.weights == ABORTED, (d.weights, d.writes(2)[-6:], d.writes(3))
+    assert d.weights == ABORTED, (f"route canary weights {d.weights}; armed engine's last "
+                                  f"writes {d.writes(2)[-6:]}; then {d.writes(3)}")
     assert d.route_weights() == {"podinfo-stable": 100, "podinfo-canary": 0}
     assert d.selector("podinfo-stable") == d.selector("podinfo-canary") == d.old_hash
     assert d.replicas(d.old_hash) == 1 and d.status()["stableRS"] == d.old_hash
