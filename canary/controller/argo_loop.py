@@ -18,6 +18,7 @@ from typing import Any
 
 from canary.clock import Clock
 from canary.controller.argo_analysis import AnalysisRuns, run_observations
+from canary.controller.argo_drill import WriteDrill
 from canary.controller.logs import Outage
 from canary.engine import argo
 from canary.engine.types import Event
@@ -65,6 +66,8 @@ class RolloutController:
         self._wake = threading.Event()
         self.outage = Outage(self.log)
         self._missing_crd_logged = False
+        self._known: set[str] = set()  # Rollout uids this process has seen
+        self.drill = WriteDrill()  # test-only kill switch (argo_drill.py); inert when unset
 
     # -- loop ---------------------------------------------------------------------------------
 
@@ -122,6 +125,7 @@ class RolloutController:
                 runs_by_ns[ns], due = self._measure_runs(ns)
                 if due is not None:
                     wait = min(wait, due)
+            self._added_to_informer(ro)
             try:
                 due = self.reconcile(ro, by_ns[ns], runs_by_ns[ns])
             except Conflict:
@@ -129,6 +133,18 @@ class RolloutController:
             if due is not None:
                 wait = min(wait, due)
         return wait
+
+    def _added_to_informer(self, ro: Obj) -> None:
+        """Argo records RolloutAddedToInformer when a Rollout enters its informer cache, so
+        once per Rollout per controller start (rollout/controller.go:253)."""
+        md = ro["metadata"]
+        uid = md.get("uid") or f"{md.get('namespace')}/{md.get('name')}"
+        if uid in self._known:
+            return
+        self._known.add(uid)
+        self.recorder.emit(ro, "Normal", "RolloutAddedToInformer",
+                           f"Rollout resource added to informer: {md.get('namespace') or 'default'}"
+                           f"/{md.get('name')}")
 
     def _measure_runs(self, ns: str) -> tuple[list[Obj], float | None]:
         """Measure the namespace's running AnalysisRuns; return them as they are now."""
@@ -180,7 +196,12 @@ class RolloutController:
             events.extend(self._act(ro, spec, action))
         status = decision.status
         if status != (ro.get("status") or {}):
-            self._write_status(ro, status)
+            if self._write_status(ro, status):
+                self.drill.wrote(
+                    f"status {spec.namespace}/{spec.name} stableRS={status.get('stableRS')} "
+                    f"currentPodHash={status.get('currentPodHash')} "
+                    f"step={status.get('currentStepIndex')} phase={status.get('phase')} "
+                    f"aborted={bool(status.get('abortedAt'))}")
         for ev in events:
             self.recorder.emit(ro, ev.type, ev.reason, ev.message)
         if events:
@@ -188,9 +209,10 @@ class RolloutController:
                           "; ".join(e.message for e in events))
         return decision.requeue_after
 
-    def _write_status(self, ro: Obj, status: dict[str, Any]) -> None:
+    def _write_status(self, ro: Obj, status: dict[str, Any]) -> bool:
         # guarded: a pass decided on a stale read must not overwrite a newer status
-        write_status(self.client, ro, status, api_version=API, kind="Rollout", guard=True)
+        return write_status(self.client, ro, status, api_version=API, kind="Rollout",
+                            guard=True)
 
     def _route_warnings(self, spec: RolloutSpec) -> dict[str, tuple[str, str]]:
         problems: list[str] = []
@@ -215,8 +237,10 @@ class RolloutController:
                 self.client.patch("apps/v1", "ReplicaSet", action.name, {
                     "metadata": {"annotations": {SCALE_DOWN_ANNOTATION: deadline}},
                     "spec": {"replicas": action.replicas}}, ns)
+                self.drill.wrote(f"replicaset {ns}/{action.name} replicas={action.replicas}")
             elif isinstance(action, argo.DeleteReplicaSet):
                 self.client.delete("apps/v1", "ReplicaSet", action.name, ns)
+                self.drill.wrote(f"replicaset {ns}/{action.name} deleted")
             elif isinstance(action, argo.SetServiceSelector):
                 return self._set_selector(spec, action)
             elif isinstance(action, argo.SetWeight):
@@ -226,6 +250,9 @@ class RolloutController:
                                                  action.canary_weight)
                     if res.error:
                         out.append(Event("Warning", res.error, reason="TrafficRoutingError"))
+                    elif res.changed:
+                        self.drill.wrote(f"route {ref.namespace}/{ref.name} "
+                                         f"canary={action.canary_weight}")
                 return out
         except NotFound as e:
             return [Event("Warning", f"{e.message or e}", reason="ReconcileError")]
@@ -259,6 +286,7 @@ class RolloutController:
         except AlreadyExists:
             self.client.patch("apps/v1", "ReplicaSet", a.name,
                               {"spec": {"replicas": a.replicas}}, spec.namespace)
+        self.drill.wrote(f"replicaset {spec.namespace}/{a.name} replicas={a.replicas}")
 
     def _set_selector(self, spec: RolloutSpec, a: argo.SetServiceSelector) -> list[Event]:
         svc = self.client.get_or_none("v1", "Service", a.service, spec.namespace)
@@ -274,6 +302,7 @@ class RolloutController:
         self.client.patch("v1", "Service", a.service, {
             "metadata": {"annotations": {MANAGED_BY_ANNOTATION: spec.name}},
             "spec": {"selector": {HASH_LABEL: a.hash}}}, spec.namespace)
+        self.drill.wrote(f"service {spec.namespace}/{a.service} selects {a.hash}")
         return []
 
 

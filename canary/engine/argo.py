@@ -19,9 +19,19 @@ from functools import partial
 from typing import Any
 
 from canary.clock import rfc3339 as clock_rfc3339
+from canary.engine.argo_replicas import (
+    RSCount,
+    aborted_dynamic_weight,
+    basic_canary_counts,
+    canary_replicas_or_weight,
+    max_surge,
+    max_unavailable,
+    set_canary_scale_in_force,
+    traffic_routed_counts,
+)
 from canary.engine.types import Event
 from canary.spec.analysis import RolloutAnalysis
-from canary.spec.rollout import RolloutSpec, Step, canary_replicas
+from canary.spec.rollout import RolloutSpec, Step
 
 CANARY_PAUSE = "CanaryPauseStep"
 INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"
@@ -175,39 +185,50 @@ def canary_scale_override(spec: RolloutSpec, index: int) -> dict[str, Any] | Non
     return None
 
 
-def basic_canary_counts(replicas: int, weight: int) -> tuple[int, int]:
-    """(canary, stable) pods approximating ``weight`` without a traffic router: nearest
-    integer (ties up), at least one pod of each while the weight is strictly between 0 and 100
-    (Argo's ``approximateWeightedCanaryStableReplicaCounts``, simplified)."""
-    if replicas <= 0:
-        return 0, 0
-    if weight <= 0:
-        return 0, replicas
-    if weight >= 100:
-        return replicas, 0
-    canary = max(1, int(replicas * weight / 100 + 0.5))
-    return canary, max(1, replicas - canary)
+def _rs_count(rs: ReplicaSetObs | None) -> RSCount | None:
+    return None if rs is None else RSCount(rs.replicas, rs.available, rs.name)
 
 
-def desired_stable_replicas(spec: RolloutSpec, index: int) -> int:
-    """Traffic routing keeps the stable at full scale; a basic canary trades pods."""
-    if spec.traffic_routed or index >= len(spec.steps):
-        return spec.replicas
-    return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[1]
-
-
-def desired_canary_replicas(spec: RolloutSpec, index: int) -> int:
-    if index >= len(spec.steps):
-        return spec.replicas
-    if not spec.traffic_routed:
-        return basic_canary_counts(spec.replicas, current_set_weight(spec, index, False))[0]
-    override = canary_scale_override(spec, index)
-    if override is not None:
-        if "replicas" in override:
-            return int(override["replicas"])
-        return canary_replicas(spec.replicas, int(override.get("weight") or 0), 100)
-    return canary_replicas(spec.replicas, current_set_weight(spec, index, False),
-                           spec.max_weight)
+def desired_counts(spec: RolloutSpec, status: dict[str, Any], index: int,
+                   replicasets: dict[str, ReplicaSetObs]) -> tuple[int, int]:
+    """(canary, stable) spec.replicas for this pass, as Argo's reconcileNewReplicaSet and
+    reconcileCanaryStableReplicaSet ask for them (see engine/argo_replicas.py). A basic canary
+    moves within maxSurge / maxUnavailable from the sets' current counts, so the answer
+    changes pass by pass as pods become available."""
+    cur, stable_h = spec.pod_hash, status.get("stableRS") or ""
+    aborted = bool(status.get("abort"))
+    new = _rs_count(replicasets.get(cur))
+    stable = _rs_count(replicasets.get(stable_h)) if stable_h and stable_h != cur else None
+    full = bool(status.get("promoteFull")) or not stable_h or stable_h == cur
+    weight = current_set_weight(spec, index, aborted)
+    if aborted and spec.dynamic_stable_scale and spec.traffic_routed:
+        steps = [s.weight for s in spec.steps if s.kind == "setWeight" and s.weight is not None]
+        dyn = aborted_dynamic_weight(spec.replicas, spec.max_weight, steps, new, stable,
+                                     spec.abort_delay_explicit)
+        if dyn is not None:
+            weight = dyn
+    scale = None
+    if index < len(spec.steps):
+        scale = set_canary_scale_in_force(canary_scale_override(spec, index),
+                                          spec.traffic_routed, aborted,
+                                          spec.abort_scale_down_delay)
+    scale_replicas, weight = canary_replicas_or_weight(spec.max_weight, full, scale, weight)
+    if spec.traffic_routed:
+        w = ((status.get("canary") or {}).get("weights") or {})
+        weights = None
+        if w.get("canary") is not None and w.get("stable") is not None:
+            weights = (int(w["canary"].get("weight") or 0), int(w["stable"].get("weight") or 0))
+        return traffic_routed_counts(spec.replicas, weight, spec.max_weight,
+                                     canary_scale_replicas=scale_replicas,
+                                     dynamic_stable_scale=spec.dynamic_stable_scale,
+                                     weights=weights, aborted=aborted,
+                                     min_pods=spec.min_pods_per_replica_set)
+    older = [_rs_count(rs) for h, rs in replicasets.items() if h not in (cur, stable_h)]
+    return basic_canary_counts(
+        spec.replicas, weight, spec.max_weight,
+        max_surge(spec.max_surge, spec.max_unavailable, spec.replicas),
+        max_unavailable(spec.max_surge, spec.max_unavailable, spec.replicas),
+        new, stable, [o for o in older if o is not None])
 
 
 def set_condition(status: dict[str, Any], ctype: str, cstatus: str, reason: str, message: str,
@@ -291,7 +312,7 @@ class _Ctx:
         self.now = obs.now
         # ReplicaSets as they will be once this decision's actions are applied.
         self.rs = copy.deepcopy(obs.replicasets)
-        self.progressing = False  # an update is moving and its pods are awaited
+        self.late_events: list[Event] = []  # recorded with the status (after scaling)
         self.runs = {r.name: r for r in obs.analysis_runs}
         self.abort_message: str | None = None  # set when an analysis run failed
         self.retrying = False  # status.abort was just cleared: analysis starts afresh
@@ -471,6 +492,13 @@ def _initial_deploy(c: _Ctx) -> None:
         c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
     st["currentPodHash"] = h
     st["currentStepHash"] = spec.steps_hash
+    if h not in c.rs:
+        # Argo creates a new ReplicaSet at 0 and scales it on the next pass
+        # (rollout/sync.go createDesiredReplicaSet), so RolloutNotCompleted comes between.
+        _ensure_rs(c, h, 0)
+        set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
+                      f'ReplicaSet "{c.rs_name(h)}" is progressing.', c.now)
+        return
     _ensure_rs(c, h, spec.replicas)
     _scale_down_others(c, {h}, _delay(spec))
     _promote_stable(c, "Initial deploy")
@@ -517,10 +545,13 @@ def _update(c: _Ctx) -> None:
         st["currentStepIndex"] = 0
         if new_template:
             c.event("RolloutUpdated", f"Rollout updated to revision {rev}")
-            c.event("RolloutNotCompleted",
-                    f"Rollout not completed, started update to revision {rev} ({cur})")
         set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
                       f'ReplicaSet "{c.rs_name(cur)}" is progressing.', c.now)
+    if cur not in c.rs:
+        # Created at 0; the status (RolloutNotCompleted) is written before any scaling.
+        _ensure_rs(c, cur, 0)
+        st["currentStepIndex"] = max(0, min(int(st.get("currentStepIndex") or 0), n))
+        return
 
     index = int(st.get("currentStepIndex") or 0)
     index = max(0, min(index, n))
@@ -554,9 +585,12 @@ def _update(c: _Ctx) -> None:
         _canary_traffic(c, index)
         return
 
-    # Traffic first (as Argo's reconcileTrafficRouting), then walk the steps: each reconcile
-    # completes as many as are already satisfied, re-routing after each.
+    # Traffic first (as Argo's reconcileTrafficRouting), then walk the steps. Traffic (route
+    # weight, pod split) only ever follows a step index the API already holds: a step that
+    # completes here is recorded in the status first and routed on the next pass, so an
+    # engine killed between the two writes replays nothing (Argo also moves one step a pass).
     _canary_traffic(c, index)
+    advanced = False
     for _ in range(n + 1):
         if index >= n:
             break
@@ -565,11 +599,13 @@ def _update(c: _Ctx) -> None:
         if not _step_done(c, step, index):
             break
         index += 1
+        advanced = True
         st["currentStepIndex"] = index
         c.event("RolloutStepCompleted", f"Rollout step {index}/{n} completed ({step.describe()})")
         if was_paused and step.kind == "pause":
             c.event("RolloutResumed", "Rollout is resumed")
-        _canary_traffic(c, index)
+    if advanced:
+        c.d.requeue(0)
     if c.abort_message is not None:
         _abort_now(c, rev)
         return
@@ -583,28 +619,28 @@ def _update(c: _Ctx) -> None:
             (st.get("canary") or {}).pop(RUN_STATUS_KEY[STEP], None)
         _cancel_runs(c, keep={k for k in keep if k})
 
-    c.progressing = not st.get("pauseConditions") and not spec.paused
-    if index >= n:
+    if index >= n and not advanced:
         rs = c.rs.get(cur)
         if rs is not None and rs.available >= spec.replicas and rs.replicas >= spec.replicas:
-            c.progressing = False
             reason = ("Full promotion requested" if st.get("promoteFull")
                       else f"Completed all {n} canary steps")
+            # Only the status changes in this pass (rollout/canary.go promoteStable). The
+            # Services, the route back to canary 0 and the old pods follow on the next pass
+            # from status.stableRS (_fully_promoted), so a restart between any of those writes
+            # finds the rollout promoted and repeats only idempotent writes.
             _promote_stable(c, reason)
-            # Both services now select the new pods; the route goes back to canary 0.
-            _set_selectors(c, cur, cur)
-            _set_weight(c, 0, cur, cur)
-            _scale_down_others(c, {cur}, _delay(spec))
+            c.d.requeue(0)
 
 
 def _canary_traffic(c: _Ctx, index: int) -> None:
     """Scale the canary for ``index`` and route the weight its ready pods can take."""
     spec, st = c.spec, c.st
     cur, stable = spec.pod_hash, st["stableRS"]
-    want = desired_canary_replicas(spec, index)
+    want, want_stable = desired_counts(spec, st, index, c.rs)
     _ensure_rs(c, cur, want)
-    # The stable keeps full scale while traffic is routed (no dynamicStableScale).
-    _ensure_rs(c, stable, desired_stable_replicas(spec, index))
+    # With a traffic router the stable keeps full scale unless dynamicStableScale; a basic
+    # canary trades pods within maxSurge / maxUnavailable.
+    _ensure_rs(c, stable, want_stable)
     rs = c.rs.get(cur)
     at_desired = rs is not None and rs.replicas == want and rs.available >= want
     if rs is None or rs.available == 0:
@@ -626,18 +662,21 @@ def _canary_traffic(c: _Ctx, index: int) -> None:
 def _step_done(c: _Ctx, step: Step, index: int) -> bool:
     spec, st, obs = c.spec, c.st, c.obs
     if step.kind in ("setWeight", "setCanaryScale"):
-        want = desired_canary_replicas(spec, index)
+        # Argo's AtDesiredReplicaCountsForCanary (utils/replicaset/canary.go:59).
+        want, want_stable = desired_counts(spec, st, index, c.rs)
         rs = c.rs.get(spec.pod_hash)
         weights = (st.get("canary") or {}).get("weights") or {}
         routed = (not spec.traffic_routed or step.kind != "setWeight"
                   or (weights.get("canary") or {}).get("weight") == step.weight)
+        stable = c.rs.get(st.get("stableRS") or "")
+        if stable is not None and not (spec.traffic_routed and spec.dynamic_stable_scale):
+            routed = routed and stable.replicas == want_stable and stable.current == want_stable
         if not spec.traffic_routed:
-            # A basic canary step also waits for the stable to shrink to its share.
-            stable = c.rs.get(st.get("stableRS") or "")
-            want_stable = desired_stable_replicas(spec, index)
-            routed = stable is None or (stable.replicas == want_stable
-                                        and stable.available <= want_stable)
-        return rs is not None and rs.replicas == want and rs.available >= want and routed
+            # a basic canary's older sets serve traffic: they must be gone
+            others = (r for h, r in c.rs.items() if h not in (spec.pod_hash, stable.hash
+                                                              if stable else ""))
+            routed = routed and all(r.available == 0 for r in others)
+        return rs is not None and rs.replicas == want and rs.available == want and routed
     if step.kind == "analysis":
         return _step_analysis(c, step, index)
     if step.kind == "pause":
@@ -686,7 +725,8 @@ def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
         msg = prog.get("message") or msg  # Argo keeps the first abort's message
     if not st.get("abortedAt"):
         st["abortedAt"] = rfc3339(c.now)
-        c.event("RolloutAborted", msg, "Warning")
+        # recorded with the status, after this pass's scaling (rollout/sync.go:887)
+        c.late_events.append(Event("Warning", msg, reason="RolloutAborted"))
     st.pop("pauseConditions", None)
     st.pop("controllerPause", None)
     st["currentStepIndex"] = 0
@@ -696,16 +736,25 @@ def _aborted(c: _Ctx, rev: int, reason: str | None = None) -> None:
         # (rollout/analysis.go reconcileAnalysisRuns, shouldCancelCurrentAnalysis).
         _clear_run_status(c)
     _cancel_runs(c, keep=set())
-    _ensure_rs(c, stable, spec.replicas)
+    want, want_stable = desired_counts(spec, st, 0, c.rs)
+    _ensure_rs(c, stable, want_stable)
     # Traffic back to stable at once; canary Service selects the stable pods again.
     _set_selectors(c, stable, stable)
     _set_weight(c, 0, cur, stable)
     rs = c.rs.get(cur)
-    if rs is not None and not spec.traffic_routed:
-        _ensure_rs(c, cur, 0)  # a basic canary rolls straight back to the stable pods
-    elif rs is not None and rs.replicas > 0 and spec.abort_scale_down_delay > 0:
+    if rs is None:
+        pass
+    elif not spec.traffic_routed or spec.dynamic_stable_scale:
+        # A basic canary rolls back within maxSurge / maxUnavailable; with dynamicStableScale
+        # the canary shrinks as the stable grows (canary.go GetDesiredCanaryWeight).
+        _ensure_rs(c, cur, want)
+    elif rs.replicas > 0 and spec.abort_scale_down_delay > 0:
+        stable_rs = c.rs.get(stable)
         if rs.scale_down_at is None:
-            _mark_deadline(c, rs, spec.abort_scale_down_delay)
+            # The deadline is set only once the stable can take all traffic
+            # (rollout/replicaset.go reconcileNewReplicaSet).
+            if stable_rs is None or stable_rs.available >= spec.replicas:
+                _mark_deadline(c, rs, spec.abort_scale_down_delay)
         elif c.now >= rs.scale_down_at:
             _ensure_rs(c, cur, 0)
         else:
@@ -866,7 +915,6 @@ def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:
         st["HPAReplicas"] = st["replicas"]
         st["selector"] = ",".join(f"{k}={v}" for k, v in sorted(spec.selector.items()))
         _conditions(c, completed_msg)
-        _progress_deadline(c)
         _prune_history(c)
     # Argo compares updatedReplicas with spec.replicas, not with the pods that exist.
     phase, message = rollout_phase(st, spec.paused, desired_replicas=spec.replicas,
@@ -877,14 +925,16 @@ def _finish(c: _Ctx, touch_replicas: bool = True) -> Decision:
         st.pop("message", None)
     if spec.paused:
         set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", c.now)
+    c.d.events.extend(c.late_events)
     return c.d
 
 
 def _conditions(c: _Ctx, completed_msg: str | None) -> None:
+    """Argo's calculateRolloutConditions (rollout/sync.go:859) plus the pause bookkeeping of
+    checkPausedConditions (rollout/sync.go:716)."""
     spec, st, now = c.spec, c.st, c.now
     cur = spec.pod_hash
     promoted = st.get("stableRS") == cur
-    new = c.obs.replicasets.get(cur)
     available = int(st.get("availableReplicas") or 0)
     rev = _revision_for(c, cur)
     if available >= spec.replicas:
@@ -893,11 +943,20 @@ def _conditions(c: _Ctx, completed_msg: str | None) -> None:
     else:
         set_condition(st, "Available", "False", "AvailableReason",
                       "Rollout does not have minimum availability", now)
-    paused = bool(st.get("pauseConditions"))
+    paused = bool(st.get("pauseConditions")) or spec.paused
+    healthy = not paused and _rollout_healthy(c)
+    prev_healthy = get_condition(c.old, "Healthy")
+    became_unhealthy = (not healthy and prev_healthy is not None
+                        and prev_healthy.get("status") == "True")
+    if healthy:
+        set_condition(st, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now)
+    else:
+        set_condition(st, "Healthy", "False", "RolloutHealthy", "Rollout is not healthy", now)
+    _progressing(c, healthy, became_unhealthy)
     if paused:
         set_condition(st, "Paused", "True", "RolloutPaused", "Rollout is paused", now)
         prog = get_condition(st, "Progressing")
-        if not prog or prog.get("reason") != "RolloutAborted":
+        if not prog or prog.get("reason") not in ("RolloutAborted", "NewReplicaSetAvailable"):
             set_condition(st, "Progressing", "Unknown", "RolloutPaused", "Rollout is paused", now)
     elif get_condition(st, "Paused") is not None:
         set_condition(st, "Paused", "False", "RolloutResumed", "Rollout is resumed", now)
@@ -905,58 +964,107 @@ def _conditions(c: _Ctx, completed_msg: str | None) -> None:
         if prog and prog.get("reason") == "RolloutPaused":
             set_condition(st, "Progressing", "Unknown", "RolloutResumed", "Rollout is resumed",
                           now)
-    healthy = (promoted and new is not None and new.available >= spec.replicas
-               and not st.get("abort"))
     if promoted:
-        if healthy:
-            set_condition(st, "Progressing", "True", "NewReplicaSetAvailable",
-                          f'ReplicaSet "{c.rs_name(cur)}" has successfully progressed.', now)
         prev = get_condition(st, "Completed") or {}
         if completed_msg or prev.get("status") != "True":
             msg = completed_msg or f"Rollout completed update to revision {rev} ({cur})"
             set_condition(st, "Completed", "True", "RolloutCompleted", msg, now)
     else:
-        set_condition(st, "Completed", "False", "RolloutNotCompleted",
-                      f"Rollout not completed, started update to revision {rev} ({cur})", now)
-    if healthy:
-        set_condition(st, "Healthy", "True", "RolloutHealthy", "Rollout is healthy", now)
-    else:
-        set_condition(st, "Healthy", "False", "RolloutHealthy", "Rollout is not healthy", now)
+        msg = f"Rollout not completed, started update to revision {rev} ({cur})"
+        prev = get_condition(c.old, "Completed")
+        if prev is None or prev.get("status") != "False":
+            # Argo records this when the condition turns False (rollout/sync.go:984), so on
+            # the first deploy too.
+            c.event("RolloutNotCompleted", msg)
+        set_condition(st, "Completed", "False", "RolloutNotCompleted", msg, now)
 
 
-def _progress_deadline(c: _Ctx) -> None:
-    """Argo's ProgressDeadlineExceeded: no progress for progressDeadlineSeconds (not paused)."""
-    spec, st, old = c.spec, c.st, c.old
-    prog = get_condition(st, "Progressing")
-    if prog is None:
-        return
-    moved = any(st.get(k) != old.get(k) for k in (
-        "currentStepIndex", "updatedReplicas", "readyReplicas", "availableReplicas"))
+def _rollout_healthy(c: _Ctx) -> bool:
+    """utils/conditions/conditions.go RolloutHealthy, for the canary strategy."""
+    spec, st = c.spec, c.st
+    n = len(spec.steps)
+    index = st.get("currentStepIndex")
+    all_steps = n == 0 or index is None or int(index) == n
+    return (int(st.get("updatedReplicas") or 0) == spec.replicas
+            and int(st.get("availableReplicas") or 0) == spec.replicas
+            and c.old.get("observedGeneration") == str(c.obs.generation)
+            and all_steps and bool(st.get("stableRS")) and st.get("stableRS") == spec.pod_hash
+            and int(st.get("replicas") or 0) == spec.replicas and not st.get("abort"))
+
+
+def _made_progress(c: _Ctx) -> bool:
+    """utils/conditions/conditions.go RolloutProgressing: anything moved since the last
+    status."""
+    st, old = c.st, c.old
+
+    def num(d: dict[str, Any], k: str) -> int:
+        return int(d.get(k) or 0)
+
+    step_moved = (st.get("currentStepIndex") is not None
+                  and old.get("currentStepIndex") is not None
+                  and st.get("currentStepIndex") != old.get("currentStepIndex"))
+    return (num(st, "updatedReplicas") != num(old, "updatedReplicas")
+            or (num(st, "replicas") - num(st, "updatedReplicas")
+                < num(old, "replicas") - num(old, "updatedReplicas"))
+            or num(st, "readyReplicas") > num(old, "readyReplicas")
+            or num(st, "availableReplicas") > num(old, "availableReplicas")
+            or st.get("stableRS") != old.get("stableRS") or step_moved
+            or st.get("currentStepHash") != old.get("currentStepHash"))
+
+
+def _indefinite_step(c: _Ctx) -> bool:
+    """rollout/sync.go isIndefiniteStep: a pause or analysis step, or a Paused condition."""
+    index = int(c.old.get("currentStepIndex") or 0)
+    if index < len(c.spec.steps) and c.spec.steps[index].kind in ("pause", "analysis"):
+        return True
+    paused = get_condition(c.old, "Paused")
+    return paused is not None and paused.get("status") == "True"
+
+
+def _progressing(c: _Ctx, healthy: bool, became_unhealthy: bool) -> None:
+    """The Progressing condition and the progress deadline (rollout/sync.go:891-955): progress
+    restarts the deadline (lastUpdateTime); no progress for progressDeadlineSeconds (spec
+    time, so it scales with the clock) while not paused turns it False with
+    ProgressDeadlineExceeded, which the phase reports as Degraded; progress afterwards
+    recovers."""
+    spec, st, now = c.spec, c.st, c.now
+    if st.get("abort"):
+        return  # _aborted set RolloutAborted
     name = c.rs_name(spec.pod_hash)
-    if not c.progressing:
-        if prog.get("reason") == "ProgressDeadlineExceeded" and moved:
-            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
-                          f'ReplicaSet "{name}" is progressing.', c.now)
+    if healthy:
+        set_condition(st, "Progressing", "True", "NewReplicaSetAvailable",
+                      f'ReplicaSet "{name}" has successfully progressed.', now)
         return
-    if moved:
-        # Progress restarts the deadline (Argo bumps the condition's lastUpdateTime).
-        if prog.get("reason") == "ProgressDeadlineExceeded":
-            set_condition(st, "Progressing", "True", "ReplicaSetUpdated",
-                          f'ReplicaSet "{name}" is progressing.', c.now)
+    prev = get_condition(st, "Progressing")
+    if _made_progress(c) or became_unhealthy:
+        if st.get("stableRS") == spec.pod_hash and became_unhealthy:
+            reason, msg = "ReplicaSetNotAvailable", "Rollout does not have minimum availability"
         else:
-            prog["lastUpdateTime"] = rfc3339(c.now)
+            reason, msg = "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'
+        ts = rfc3339(now)
+        kept = prev.get("lastTransitionTime") if prev and prev.get("status") == "True" else ts
+        remove_condition(st, "Progressing")
+        st.setdefault("conditions", []).append({
+            "type": "Progressing", "status": "True", "reason": reason, "message": msg,
+            "lastUpdateTime": ts, "lastTransitionTime": kept or ts})
         c.d.requeue(spec.progress_deadline)
         return
-    if prog.get("reason") == "ProgressDeadlineExceeded":
+    if prev is None or prev.get("reason") in ("RolloutAborted", "RolloutPaused"):
         return
-    since = parse_time(prog.get("lastUpdateTime")) or c.now
+    if prev.get("reason") == "ProgressDeadlineExceeded":
+        return
+    if _indefinite_step(c) or bool(st.get("pauseConditions")) or spec.paused:
+        return
+    if any(rs.scale_down_at is not None and h not in (spec.pod_hash, st.get("stableRS"))
+           for h, rs in c.rs.items()):
+        return  # isWaitingForReplicaSetScaleDown
+    since = parse_time(prev.get("lastUpdateTime")) or now
     due = since + spec.progress_deadline * c.obs.scale
-    if c.now >= due:
-        msg = f'ReplicaSet "{name}" has timed out progressing.'
-        set_condition(st, "Progressing", "False", "ProgressDeadlineExceeded", msg, c.now)
-        c.event("ProgressDeadlineExceeded", msg, "Warning")
+    if now > due:
+        set_condition(st, "Progressing", "False", "ProgressDeadlineExceeded",
+                      f'ReplicaSet "{name}" has timed out progressing.', now)
     else:
-        c.d.requeue((due - c.now) / c.obs.scale)
+        c.d.requeue((due - now) / c.obs.scale)
 
 
 def _prune_history(c: _Ctx) -> None:

@@ -16,6 +16,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from canary.engine.argo_replicas import (
+    DEFAULT_MAX_SURGE,
+    DEFAULT_MAX_UNAVAILABLE,
+    both_zero,
+    parse_int_or_percent,
+)
 from canary.spec.analysis import RolloutAnalysis, parse_rollout_analysis
 
 PLUGIN_NAME = "argoproj-labs/gatewayAPI"
@@ -138,6 +144,11 @@ class RolloutSpec:
     progress_deadline: int = 600
     revision_history_limit: int = 10
     background_analysis: RolloutAnalysis | None = None
+    max_surge: int | str = DEFAULT_MAX_SURGE  # pods or "N%" (resolved in engine/argo_replicas)
+    max_unavailable: int | str = DEFAULT_MAX_UNAVAILABLE
+    dynamic_stable_scale: bool = False
+    min_pods_per_replica_set: int | None = None
+    abort_delay_explicit: bool = False  # abortScaleDownDelaySeconds was set (and not 0)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -377,6 +388,22 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
     abort_delay = _int(canary.get("abortScaleDownDelaySeconds"),
                        "spec.strategy.canary.abortScaleDownDelaySeconds", errors,
                        DEFAULT_ABORT_SCALE_DOWN_DELAY)
+    surge, unavailable = _fenceposts(canary, errors)
+    dynamic = canary.get("dynamicStableScale")
+    if dynamic is not None and not isinstance(dynamic, bool):
+        errors.append(f"spec.strategy.canary.dynamicStableScale: must be true or false, got "
+                      f"{dynamic!r}")
+        dynamic = False
+    if dynamic and not routes:
+        errors.append("spec.strategy.canary.dynamicStableScale: Canary dynamicStableScale can "
+                      "only be used with traffic routing")
+    if dynamic and canary.get("scaleDownDelaySeconds") is not None:
+        errors.append("spec.strategy.canary.dynamicStableScale: Canary dynamicStableScale "
+                      "cannot be used with scaleDownDelaySeconds")
+    min_pods = None
+    if canary.get("minPodsPerReplicaSet") is not None:
+        min_pods = _int(canary.get("minPodsPerReplicaSet"),
+                        "spec.strategy.canary.minPodsPerReplicaSet", errors, 1, 1)
     progress = _int(spec.get("progressDeadlineSeconds"), "spec.progressDeadlineSeconds", errors,
                     600, 1)
     history = _int(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit", errors, 10)
@@ -393,8 +420,32 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
         pod_hash=pod_template_hash(template), steps_hash=steps_hash(raw_steps),
         paused=bool(spec.get("paused")), scale_down_delay=delay,
         abort_scale_down_delay=abort_delay, max_weight=max_weight,
+        max_surge=surge, max_unavailable=unavailable, dynamic_stable_scale=bool(dynamic),
+        min_pods_per_replica_set=min_pods,
+        abort_delay_explicit=bool(routes) and bool(canary.get("abortScaleDownDelaySeconds")),
         errors=errors, warnings=warnings,
     )
+
+
+def _fenceposts(canary: dict[str, Any], errors: list[str]) -> tuple[int | str, int | str]:
+    """maxSurge / maxUnavailable (ints or "N%", default 25% each); Argo's validation refuses
+    both 0 (pkg/apis/rollouts/validation/validation.go invalidMaxSurgeMaxUnavailable)."""
+    out: list[int | str] = []
+    for key, default in (("maxSurge", DEFAULT_MAX_SURGE),
+                         ("maxUnavailable", DEFAULT_MAX_UNAVAILABLE)):
+        raw = canary.get(key)
+        value: int | str = default
+        if raw is not None:
+            parsed, err = parse_int_or_percent(raw, f"spec.strategy.canary.{key}")
+            if err:
+                errors.append(err)
+            elif parsed is not None:
+                value = parsed
+        out.append(value)
+    if both_zero(out[0], out[1]) and canary.get("maxSurge") is not None:
+        errors.append("spec.strategy.canary.maxSurge: MaxSurge and MaxUnavailable both can not "
+                      "be zero")
+    return out[0], out[1]
 
 
 def canary_replicas(replicas: int, weight: int, max_weight: int = 100) -> int:

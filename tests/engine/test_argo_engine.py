@@ -341,7 +341,7 @@ def test_canary_that_never_gets_ready_exceeds_the_progress_deadline() -> None:
     msg = f'ReplicaSet "{name}" has timed out progressing.'
     assert w.status["phase"] == "Degraded"
     assert w.status["message"] == f"ProgressDeadlineExceeded: {msg}"
-    assert w.messages("ProgressDeadlineExceeded") == [msg]
+    assert w.messages("ProgressDeadlineExceeded") == []  # a condition, not an event (Argo)
     assert w.weights == [0]  # traffic never moved to pods that are not there
     w.make_ready()
     w.settle()
@@ -398,14 +398,16 @@ def test_basic_canary_without_traffic_routing_trades_pods() -> None:
     w.set_image(NEW_IMAGE)
     w.settle()
     new = parse_rollout(w.rollout).pod_hash
-    assert (w.rs[new].replicas, w.rs[old].replicas) == (1, 3)  # 30% of 4, nearest
+    # Argo's nearest split may use one surge pod (default maxSurge 25% of 4 = 1):
+    # utils/replicaset/canary.go approximateWeightedCanaryStableReplicaCounts
+    assert (w.rs[new].replicas, w.rs[old].replicas) == (1, 3)  # 30% of 4: 1 of 4
     assert w.weights == [] and "weights" not in (w.status.get("canary") or {})
     assert w.status["phase"] == "Paused"
     promote(w)
-    assert (w.rs[new].replicas, w.rs[old].replicas) == (2, 2)  # 40%
+    assert (w.rs[new].replicas, w.rs[old].replicas) == (2, 3)  # 40%: 2 of 5, stable kept
     w.advance(11)
     w.advance(11)
-    assert (w.rs[new].replicas, w.rs[old].replicas) == (3, 1)  # 80%
+    assert (w.rs[new].replicas, w.rs[old].replicas) == (4, 1)  # 80%: 4 of 5
     w.advance(11)
     w.settle()
     assert w.status["phase"] == "Healthy"

@@ -162,7 +162,7 @@ def test_background_analysis_starts_at_starting_step_and_completes_successful() 
     w.advance(10, rounds=6)
     assert w.runs[f"rollouts-demo-{h}-2"]["status"]["metricResults"][0]["successful"] >= 2
     w.status.pop("pauseConditions")  # promote
-    w.advance(10, rounds=8)
+    w.advance(10, rounds=10)  # runs are cancelled the pass after the promotion
     assert w.phase() == "Healthy"
     run = w.runs[f"rollouts-demo-{h}-2"]
     assert run["spec"]["terminate"] is True
@@ -253,7 +253,7 @@ def test_analysis_step_blocks_until_its_run_succeeds() -> None:
     assert w.status["canary"]["currentStepAnalysisRunStatus"]["name"] == name
     w.advance(10, rounds=3)  # initialDelay 30s, then the first of two measurements
     assert w.status["currentStepIndex"] == 1
-    w.advance(10, rounds=3)
+    w.advance(10, rounds=4)  # the route goes back to 0 the pass after the promotion
     assert w.runs[name]["status"]["phase"] == "Successful"
     assert w.phase() == "Healthy"
     assert "Rollout step 2/3 completed (analysis)" in [e.message for e in w.events]
