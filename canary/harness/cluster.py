@@ -32,6 +32,7 @@ def names(csv: str) -> list[str]:
 
 
 def ensure_namespace(ctx: ScenarioContext, ns: str) -> None:
+    ctx.names.actual(ns)  # the scenario's own: its cleanup deletes it
     if ctx.env.client().get_or_none("v1", "Namespace", ns) is None:
         ctx.env.kubectl(["create", "namespace", ns])
     ctx.record(ns)
@@ -73,6 +74,7 @@ def apply_manifest(ctx: ScenarioContext, path: str) -> None:
 
 
 def run(ctx: ScenarioContext, command: str) -> None:
+    command = ctx.names.text(command)  # learned (and rewritten) when not from a step too
     p = ctx.env.shell(localized_urls(ctx, command))
     ctx.last_output = p.stdout
     if p.returncode != 0:
@@ -286,14 +288,18 @@ def interrupted_run(ctx: ScenarioContext, feature: str, name: str, ns: str, phas
     canary is in ``phase``; the child's log lands in the diagnostics."""
     from canary.harness.canary_checks import wait_phase
 
-    path = resolve_manifest(feature, [ctx.feature_dir, Path.cwd()])
-    out_dir = Path(ctx.env.workdir) / "interrupted-run"
+    source = resolve_manifest(feature, [ctx.feature_dir, Path.cwd()])
+    out_dir = Path(ctx.env.workdir) / "interrupted-run" / ctx.names.token
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the child runs the feature in this scenario's namespaces, as written from there on
+    path = out_dir / source.name
+    path.write_text(ctx.names.text(source.read_text()))
     cmd = [sys.executable, "-m", "pytest", str(path), "-p", "no:cacheprovider", "-q",
            "--env", "existing", "--kubeconfig", str(ctx.env.kubeconfig),
            "--allow-existing-cluster", "--no-engine", "--time-scale", str(ctx.time_scale),
-           "--report-dir", str(out_dir), "-o", "testpaths=", "--rootdir", str(path.parent)]
+           "--canary-namespaces", "as-written", "--report-dir", str(out_dir / "reports"),
+           "-o", "testpaths=", "--rootdir", str(out_dir)]
     log = out_dir / "pytest.log"
-    out_dir.mkdir(parents=True, exist_ok=True)
     ctx.record(ns)
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)

@@ -138,9 +138,13 @@ class ScenarioContext:
             now = {n["metadata"]["name"] for n in self.env.client().items("v1", "Namespace")}
         except Exception:  # noqa: BLE001
             now = set()
-        new = now - self.namespaces_before
-        if self.names.enabled:  # others' scenarios run at once: only its own, and installs'
-            new &= set(self.names.mapping.values()) | SHARED
+        # only namespaces the scenario names: others (another scenario's, a colleague's on a
+        # shared cluster) may appear meanwhile; a shared one (linkerd, an install's) only when
+        # the scenario ran alone or nothing runs beside it
+        mine = self.names.own()
+        if self.names.enabled and not (self.lock is not None and self.lock.exclusive_held):
+            mine -= SHARED
+        new = (now - self.namespaces_before) & mine
         return sorted(new)
 
     def cleanup(self, timeout: float = NAMESPACE_GONE_TIMEOUT) -> list[str]:

@@ -23,12 +23,13 @@ def restart_engine(ctx: ScenarioContext, flags: list[str],
     when the scenario ends (killing the engine is safe at any moment: all state is in the API).
     """
     env: Any = ctx.env
+    # alone first: the engine another scenario runs now is only known once it has finished
+    ctx.take_environment("the engine restarts with this scenario's flags")
     old: EngineProcess | None = getattr(env, "engine", None)
     if old is None:
         raise A.RolloutAssertion("this scenario runs the bundled engine with its own flags, but "
                                  "the harness does not manage an engine here (--no-engine, or "
                                  "--implementation other than bundled)")
-    ctx.take_environment("the engine restarts with this scenario's flags")
     command = list(old.command)
     old.stop()
 

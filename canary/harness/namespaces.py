@@ -54,24 +54,34 @@ def new_token(length: int = 5) -> str:
 
 @dataclass
 class NamespaceMap:
-    """The feature's namespaces -> this scenario's. ``enabled`` False: every name as written."""
+    """The feature's namespaces -> this scenario's. ``enabled`` False: every name as written.
+    Either way it learns the namespaces the scenario names (``seen``): cleanup deletes only
+    those of the namespaces that appeared during the scenario, never someone else's."""
 
     token: str = field(default_factory=new_token)
     enabled: bool = True
     mapping: dict[str, str] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
 
     def actual(self, namespace: str) -> str:
         """The scenario's name for a namespace the feature names (shared ones unchanged)."""
-        if not self.enabled or namespace in SHARED or namespace in self.mapping.values():
+        if namespace in self.mapping.values():
+            return namespace
+        self.seen.add(namespace)
+        if not self.enabled or namespace in SHARED:
             return namespace
         if namespace not in self.mapping:
             self.mapping[namespace] = scenario_name(namespace, self.token)
         return self.mapping[namespace]
 
+    def own(self) -> set[str]:
+        """The namespaces this scenario names, by the names they have on the cluster."""
+        return {self.actual(n) for n in self.seen}
+
     def text(self, text: str) -> str:
         """Every namespace in ``text`` (a command, YAML, a query, a message) -> the scenario's;
         applying it twice changes nothing."""
-        if not self.enabled or not text:
+        if not text:
             return text
         for pattern in _CONTEXTS:
             text = pattern.sub(lambda m: m["pre"] + self.actual(m["ns"]), text)
@@ -83,23 +93,23 @@ class NamespaceMap:
     def manifest(self, text: str) -> str:
         """A YAML stream: its text rewritten, and a ``kind: Namespace`` object's own name."""
         text = self.text(text)
-        if not self.enabled or not re.search(r"^kind:[ \t]*Namespace[ \t]*$", text, re.M):
+        if not re.search(r"^kind:[ \t]*Namespace[ \t]*$", text, re.M):
             return text
         docs = list(yaml.safe_load_all(text))
         for doc in docs:
             if isinstance(doc, dict) and doc.get("kind") == "Namespace":
                 md = doc.setdefault("metadata", {})
                 md["name"] = self.actual(str(md.get("name", "")))
+        if not self.enabled:
+            return text
         return yaml.safe_dump_all([d for d in docs if d is not None], sort_keys=False)
 
     def argument(self, value: Any, step_text: str) -> Any:
         """A step argument: a bare name the step text calls a namespace, else its text."""
-        if not self.enabled:
-            return value
+        for pattern in _CONTEXTS:  # `... in namespace "test"`: learn the names first
+            for m in pattern.finditer(step_text):
+                self.actual(m["ns"])
         if isinstance(value, str):
-            for pattern in _CONTEXTS:  # `... in namespace "test"`: learn the names first
-                for m in pattern.finditer(step_text):
-                    self.actual(m["ns"])
             if value in self.mapping:
                 return self.mapping[value]
             return self.text(value)

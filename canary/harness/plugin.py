@@ -355,9 +355,10 @@ def _step_done(request: pytest.FixtureRequest, scenario: Any, step: Any, outcome
 def pytest_bdd_before_step_call(request: pytest.FixtureRequest, feature: Any, scenario: Any,
                                 step: Any, step_func: Any, step_func_args: dict[str, Any]) -> None:
     """A namespace per scenario: the feature's namespaces in the step's arguments (names,
-    commands, YAML, expected messages) become the scenario's, before the step sees them."""
+    commands, YAML, expected messages) become the scenario's, before the step sees them (as
+    written: only learned, for the cleanup)."""
     ctx = request.node.stash.get(CONTEXT, None)
-    if ctx is None or not ctx.names.enabled:
+    if ctx is None:
         return
     for key, value in step_func_args.items():
         if isinstance(value, str | list):

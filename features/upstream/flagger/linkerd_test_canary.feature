@@ -1,4 +1,5 @@
-@flagger
+# @serial: it creates, and its cleanup deletes, the shared namespace `linkerd` (pytest -n)
+@flagger @serial
 Feature: Flagger's Linkerd e2e test, test/linkerd/test-canary.sh, with its Canaries verbatim
   The workload is Flagger's test/workloads (podinfo 6.0.0 with its http, http-metrics and grpc
   ports, the secret it reads), the loadtester is Flagger's kustomize/tester, the MetricTemplates
