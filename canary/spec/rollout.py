@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canary.spec.analysis import RolloutAnalysis, parse_rollout_analysis
+from canary.spec.route_steps import check_route_steps, parse_managed_routes, parse_route_step
 
 PLUGIN_NAME = "argoproj-labs/gatewayAPI"
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -40,7 +41,9 @@ GATEWAY_PLUGIN_KEYS = (
 HTTP_ROUTE_REF_KEYS = ("name", "useHeaderRoutes")
 STEP_KINDS = ("setWeight", "pause", "setCanaryScale", "analysis", "experiment",
               "setHeaderRoute", "setMirrorRoute", "plugin")
-SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale", "analysis")
+SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale", "analysis", "setHeaderRoute",
+                   "setMirrorRoute")
+ROUTE_STEPS = ("setHeaderRoute", "setMirrorRoute")
 CANARY_KEYS = (
     "canaryService", "stableService", "steps", "trafficRouting", "maxSurge", "maxUnavailable",
     "scaleDownDelaySeconds", "scaleDownDelayRevisionLimit", "abortScaleDownDelaySeconds",
@@ -78,12 +81,24 @@ def pause_duration_seconds(value: Any) -> int:
 
 
 @dataclass(frozen=True)
+class HeaderMatch:
+    """One ``setHeaderRoute.match`` entry: ``kind`` is exact, prefix or regex."""
+
+    name: str
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Step:
     kind: str  # setWeight | pause | setCanaryScale | analysis (other kinds are errors)
     weight: int | None = None  # setWeight
     duration: int | None = None  # pause: None = indefinite
     scale: dict[str, Any] | None = None  # setCanaryScale
     analysis: RolloutAnalysis | None = field(default=None, compare=False, hash=False)
+    route: str | None = None  # setHeaderRoute / setMirrorRoute: the managed route's name
+    # setHeaderRoute: the header matches; None (no ``match``) removes the managed route
+    headers: tuple[HeaderMatch, ...] | None = None
 
     def describe(self) -> str:
         """Argo's ``CanaryStepString``."""
@@ -97,6 +112,8 @@ class Step:
             if "replicas" in self.scale:
                 return f"setCanaryScale{{replicas: {self.scale['replicas']}}}"
             return f"setCanaryScale{{weight: {self.scale.get('weight')}}}"
+        if self.kind in ROUTE_STEPS:
+            return f"{self.kind}: {self.route}"
         return self.kind
 
 
@@ -138,6 +155,7 @@ class RolloutSpec:
     progress_deadline: int = 600
     revision_history_limit: int = 10
     background_analysis: RolloutAnalysis | None = None
+    managed_routes: list[str] = field(default_factory=list)  # trafficRouting.managedRoutes
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -209,6 +227,8 @@ def _parse_step(raw: Any, i: int, max_weight: int, routed: bool, errors: list[st
         errors.append(f"{path}.{kind}: step type not supported by this engine "
                       f"(supported: {', '.join(SUPPORTED_STEPS)})")
         return Step("invalid")
+    if kind in ROUTE_STEPS:
+        return parse_route_step(kind, val, path, errors)
     if kind == "analysis":
         ref = parse_rollout_analysis(val, f"{path}.analysis", errors)
         if ref is not None and not ref.templates:
@@ -361,6 +381,8 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
         errors.append("spec.strategy.canary.steps: must be a list")
         raw_steps = []
     steps = [_parse_step(s, i, max_weight, bool(routes), errors) for i, s in enumerate(raw_steps)]
+    managed = parse_managed_routes(tr, errors)
+    check_route_steps(steps, managed, bool(routes), errors)
     canary_svc = canary.get("canaryService") or ""
     stable_svc = canary.get("stableService") or ""
     if routes and not (canary_svc and stable_svc):
@@ -385,7 +407,7 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
         background = parse_rollout_analysis(canary["analysis"], "spec.strategy.canary.analysis",
                                             errors, background=True)
     return RolloutSpec(
-        background_analysis=background,
+        background_analysis=background, managed_routes=managed or [],
         progress_deadline=progress, revision_history_limit=history,
         name=name, namespace=namespace, replicas=replicas, steps=steps,
         canary_service=canary_svc, stable_service=stable_svc, routes=routes,
