@@ -64,3 +64,17 @@ def phase_any_path(canary_scenario: ScenarioContext, name: str, ns: str, phase: 
 def object_matches(canary_scenario: ScenarioContext, kind: str, name: str, ns: str,
                    within: str, docstring: str) -> None:
     U.wait_matches(canary_scenario, kind, name, ns, docstring, parse_duration(within))
+
+
+@then(parsers.parse(_RO + ' has {n:d} AnalysisRuns'))
+def run_count(canary_scenario: ScenarioContext, name: str, ns: str, n: int) -> None:
+    U.check_run_count(canary_scenario, name, ns, n)
+
+
+@when(parsers.re(r'the (?P<kind>background|inline) AnalysisRun of rollout "(?P<name>[^"]+)" in '
+                 r'namespace "(?P<ns>[^"]+)" is "(?P<phase>[^"]+)"$'))
+@then(parsers.re(r'the (?P<kind>background|inline) AnalysisRun of rollout "(?P<name>[^"]+)" in '
+                 r'namespace "(?P<ns>[^"]+)" is "(?P<phase>[^"]+)"$'))
+def run_phase(canary_scenario: ScenarioContext, kind: str, name: str, ns: str,
+              phase: str) -> None:
+    U.wait_run_phase(canary_scenario, kind, name, ns, phase)

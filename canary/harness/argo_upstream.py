@@ -252,3 +252,43 @@ def wait_phase_any_path(ctx: ScenarioContext, name: str, ns: str, phase: str) ->
 
     wait_for(reached, R.rollout_budget(ctx, name, ns),
              story=lambda why: R.rollout_story(ctx, name, ns, f"expected phase {phase}; {why}"))
+
+
+# -- AnalysisRuns (test/fixtures/then.go ExpectAnalysisRunCount, when.go WaitFor*AnalysisRun*) ---
+
+RUN_KINDS = {"background": "Background", "inline": "Step"}
+
+
+def _runs(ctx: ScenarioContext, name: str, ns: str) -> list[dict[str, Any]]:
+    uid = R.get_rollout(ctx, name, ns)["metadata"].get("uid")
+    return [r for r in ctx.env.client().items(ROLLOUT_API, "AnalysisRun", ns)
+            if any(o.get("uid") == uid for o in (r.get("metadata") or {}).get(
+                "ownerReferences") or [])]
+
+
+def check_run_count(ctx: ScenarioContext, name: str, ns: str, n: int) -> None:
+    def observe() -> tuple[bool, str]:
+        got = len(_runs(ctx, name, ns))
+        return got == n, f"{got} AnalysisRuns"
+
+    _wait_counts(ctx, f"rollout {name}.{ns}: expected {n} AnalysisRuns", observe)
+
+
+def wait_run_phase(ctx: ScenarioContext, kind: str, name: str, ns: str, phase: str) -> None:
+    """The newest AnalysisRun of that kind (label rollout-type) reaches ``phase``."""
+    label = RUN_KINDS[kind]
+    seen: list[str] = []
+
+    def reached() -> bool | None:
+        runs = [r for r in _runs(ctx, name, ns)
+                if ((r.get("metadata") or {}).get("labels") or {}).get("rollout-type") == label]
+        runs.sort(key=lambda r: (r["metadata"].get("creationTimestamp") or "",
+                                 r["metadata"].get("name", "")))
+        got = ((runs[-1].get("status") or {}).get("phase") or "<none>") if runs else "<no run>"
+        if not seen or seen[-1] != got:
+            seen.append(got)
+        return True if got == phase else None
+
+    wait_for(reached, R.rollout_budget(ctx, name, ns),
+             story=lambda why: f"rollout {name}.{ns}: the {kind} AnalysisRun never became "
+                               f"{phase} ({why})\n  phases seen: {seen}")

@@ -5,7 +5,9 @@ Feature: Header routes through the Gateway API plugin (rollouts-plugin-trafficro
   `default` namespace becomes `test`, the Traefik Gateway parent becomes a Service parent (the
   mesh's GAMMA shape), argoproj/rollouts-demo red/green becomes podinfo 1.7.0/1.7.1 on port 9898.
   The sandbox's HTTPRoute CRD does not default `backendRefs[].weight` to 1 as the Gateway API
-  CRD does, so `(weight): 1` on the injected rules is left out where upstream asserts it.
+  CRD does, so `(weight): 1` on the injected rules is left out where upstream asserts it. The
+  image patch repeats the container's ports: a merge patch of a custom resource replaces the
+  container list, and the Services' `targetPort: http` needs the named port.
 
   Background:
     Given a cluster with Linkerd, Linkerd-Viz and the canary engine
@@ -112,6 +114,7 @@ Feature: Header routes through the Gateway API plugin (rollouts-plugin-trafficro
             containers:
               - name: rollouts-demo
                 image: quay.io/stefanprodan/podinfo:1.7.1
+                ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
     # assertions/httproute-with-header-route.yaml
     Then the httproute "httproute-header" in namespace "test" matches within 2m:
@@ -242,6 +245,7 @@ Feature: Header routes through the Gateway API plugin (rollouts-plugin-trafficro
             containers:
               - name: rollouts-demo
                 image: quay.io/stefanprodan/podinfo:1.7.1
+                ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
     # assertions/httproute-after-first-header.yaml
     Then the httproute "httproute-header-advanced" in namespace "test" matches within 2m:

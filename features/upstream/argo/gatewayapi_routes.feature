@@ -234,6 +234,7 @@ Feature: HTTPRoute weights and rule shapes through the Gateway API plugin (rollo
             containers:
               - name: rollouts-demo
                 image: quay.io/stefanprodan/podinfo:1.7.1
+                ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
     # httproute-extra-backends/assertions/httproute-canary.yaml
     Then the httproute "httproute-extra-backends" in namespace "test" matches within 2m:
@@ -257,6 +258,7 @@ Feature: HTTPRoute weights and rule shapes through the Gateway API plugin (rollo
             containers:
               - name: rollouts-demo
                 image: quay.io/stefanprodan/podinfo:1.7.1
+                ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
     # httproute-multiple-extra-backends/assertions/httproute-canary-20.yaml, httproute-canary-50.yaml
     # (at 20 the extra backends are also asserted to keep the weights they were written with)
@@ -298,6 +300,7 @@ Feature: HTTPRoute weights and rule shapes through the Gateway API plugin (rollo
             containers:
               - name: rollouts-demo
                 image: quay.io/stefanprodan/podinfo:1.7.1
+                ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
     # httproute-label/assertions/httproute-with-label.yaml
     Then the httproute "httproute-label-basic" in namespace "test" matches within 2m:
