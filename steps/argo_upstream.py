@@ -78,3 +78,15 @@ def run_count(canary_scenario: ScenarioContext, name: str, ns: str, n: int) -> N
 def run_phase(canary_scenario: ScenarioContext, kind: str, name: str, ns: str,
               phase: str) -> None:
     U.wait_run_phase(canary_scenario, kind, name, ns, phase)
+
+
+@then(parsers.parse(_RO + ' has {n:d} pods of revision {rev:d} after {duration}'))
+def revision_pods_after(canary_scenario: ScenarioContext, name: str, ns: str, n: int, rev: int,
+                        duration: str) -> None:
+    U.check_revision_pods_after(canary_scenario, name, ns, rev, n, parse_duration(duration))
+
+
+@then(parsers.parse('the service "{service}" in namespace "{ns}" selects the stable pods of '
+                    'rollout "{name}"'))
+def selects_stable(canary_scenario: ScenarioContext, service: str, ns: str, name: str) -> None:
+    U.check_selects_stable(canary_scenario, service, name, ns)

@@ -292,3 +292,22 @@ def wait_run_phase(ctx: ScenarioContext, kind: str, name: str, ns: str, phase: s
     wait_for(reached, R.rollout_budget(ctx, name, ns),
              story=lambda why: f"rollout {name}.{ns}: the {kind} AnalysisRun never became "
                                f"{phase} ({why})\n  phases seen: {seen}")
+
+
+def check_revision_pods_after(ctx: ScenarioContext, name: str, ns: str, revision: int,
+                              count: int, spec_seconds: float) -> None:
+    """The count still holds ``spec_seconds`` later (upstream: Sleep, then the count)."""
+    time.sleep(spec_seconds * ctx.time_scale)
+    check_revision_pods(ctx, name, ns, revision, count)
+
+
+def check_selects_stable(ctx: ScenarioContext, service: str, name: str, ns: str) -> None:
+    """The Service selects the Rollout's stable pods (its selector's hash is status.stableRS)."""
+    def observe() -> tuple[bool, str]:
+        stable = (R.get_rollout(ctx, name, ns).get("status") or {}).get("stableRS")
+        svc = ctx.env.client().get_or_none("v1", "Service", service, ns) or {}
+        got = ((svc.get("spec") or {}).get("selector") or {}).get(HASH_LABEL)
+        return bool(stable) and got == stable, f"selector hash {got}, stable {stable}"
+
+    _wait_counts(ctx, f"Service {service}.{ns}: expected to select the stable pods of {name}",
+                 observe)
