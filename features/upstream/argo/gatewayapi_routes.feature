@@ -309,8 +309,9 @@ Feature: HTTPRoute weights and rule shapes through the Gateway API plugin (rollo
         labels:
           rollouts.argoproj.io/gatewayapi-canary: in-progress
       """
-    And the rollout "httproute-extra-backends-rollout" in namespace "test" is "Healthy"
-    And the rollout "httproute-multiple-extra-backends" in namespace "test" is "Healthy"
+    # each Rollout's update was started before the last one's (so "after any phases")
+    And the rollout "httproute-extra-backends-rollout" in namespace "test" is "Healthy" after any phases
+    And the rollout "httproute-multiple-extra-backends" in namespace "test" is "Healthy" after any phases
     And the rollout "httproute-label" in namespace "test" is "Healthy"
     # the after-cleanup assertions of the three tests
     And the httproute "httproute-extra-backends" in namespace "test" matches within 60s:
