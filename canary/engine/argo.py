@@ -544,6 +544,7 @@ def _update(c: _Ctx) -> None:
     index = max(0, min(index, n))
     st["currentStepIndex"] = index
 
+    _full_promotion_clears_abort(st)
     if st.get("abort"):
         _aborted(c, rev)
         return
@@ -640,6 +641,14 @@ def _canary_traffic(c: _Ctx, index: int) -> None:
     _set_selectors(c, cur if rs is not None and rs.available > 0 else stable, stable)
     _set_weight(c, weight, cur, stable)
     _managed_routes(c, index, rs)
+
+
+def _full_promotion_clears_abort(st: dict[str, Any]) -> None:
+    """``promote --full`` on an aborted update promotes it (argo-rollouts rollout/canary.go:
+    377-379 clears the abort and the pause conditions when status.promoteFull is set)."""
+    if st.get("promoteFull"):
+        st.pop("abort", None)
+        st.pop("abortedAt", None)
 
 
 def _managed_routes(c: _Ctx, index: int, rs: ReplicaSetObs | None) -> None:

@@ -252,3 +252,20 @@ def test_header_step_without_match_removes_and_describes_itself() -> None:
     ro = copy.deepcopy(ROLLOUT)
     ro["spec"]["strategy"]["canary"]["steps"][1] = {"setHeaderRoute": {"name": "canary-route1"}}
     assert parse_rollout(ro).steps[1].headers is None
+
+
+def test_promote_full_after_an_abort_completes_the_update() -> None:
+    # argoproj/argo-rollouts test/e2e/functional_test.go:121 TestCanaryPromoteFull, last part
+    w = RouteWorld(ROLLOUT)
+    w.settle()
+    w.new_image("1.7.1")
+    w.settle()
+    w.status["abort"] = True
+    w.settle()
+    assert w.status["phase"] == "Degraded"
+    w.status["promoteFull"] = True  # what `kubectl argo rollouts promote --full` sends
+    w.settle()
+    assert w.status["phase"] == "Healthy"
+    assert w.status["stableRS"] == parse_rollout(w.rollout).pod_hash
+    assert "abort" not in w.status and "promoteFull" not in w.status
+    assert w.names() == [None]

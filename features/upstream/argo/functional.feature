@@ -49,7 +49,8 @@ Feature: Abort, retry and promote (argoproj/argo-rollouts test/e2e/functional_te
     And the rollout "abort-retry-promote" in namespace "test" has 1 pods of revision 2
 
   Scenario: Full promotion from a timed pause, an analysis step and after an abort
-    # test/e2e/functional_test.go:121 TestCanaryPromoteFull
+    # test/e2e/functional_test.go:121 TestCanaryPromoteFull (promote --full clears the abort:
+    # rollout/canary.go:377)
     Given I apply:
       """
       kind: AnalysisTemplate
@@ -76,7 +77,9 @@ Feature: Abort, retry and promote (argoproj/argo-rollouts test/e2e/functional_te
               - templateName: sleep-job
               startingStep: 4
             steps:
-            - pause: {duration: 24h}
+            # upstream's 24h: a pause that outlasts the test; 10m keeps the waits' budget (the
+            # timed pauses, time-scaled) short when something fails
+            - pause: {duration: 10m}
             - analysis:
                 templates:
                 - templateName: sleep-job

@@ -251,8 +251,8 @@ Feature: Header rules copy the source rule's matches and filters (rollouts-plugi
                 image: quay.io/stefanprodan/podinfo:1.7.0
                 ports: [{name: http, containerPort: 9898, protocol: TCP}]
       """
-    And the rollout "httproute-two-headers-rollout" in namespace "test" is "Healthy"
-    And the rollout "multi-rule-header-rollout" in namespace "test" is "Healthy"
+    And the rollout "httproute-two-headers-rollout" in namespace "test" is "Healthy" after any phases
+    And the rollout "multi-rule-header-rollout" in namespace "test" is "Healthy" after any phases
     And the rollout "httproute-filters-rollout" in namespace "test" is "Healthy"
     When I patch the rollout "httproute-two-headers-rollout" in namespace "test" with:
       """

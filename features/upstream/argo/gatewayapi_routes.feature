@@ -223,8 +223,8 @@ Feature: HTTPRoute weights and rule shapes through the Gateway API plugin (rollo
       """
     # httproute-label/assertions/httproute-no-label.yaml: the label is absent
     And the httproute "httproute-label-basic" in namespace "test" has "metadata.labels.rollouts\.argoproj\.io/gatewayapi-canary" "" within 30s
-    And the rollout "httproute-extra-backends-rollout" in namespace "test" is "Healthy"
-    And the rollout "httproute-multiple-extra-backends" in namespace "test" is "Healthy"
+    And the rollout "httproute-extra-backends-rollout" in namespace "test" is "Healthy" after any phases
+    And the rollout "httproute-multiple-extra-backends" in namespace "test" is "Healthy" after any phases
     And the rollout "httproute-label" in namespace "test" is "Healthy"
     When I patch the rollout "httproute-extra-backends-rollout" in namespace "test" with:
       """
