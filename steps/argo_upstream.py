@@ -90,3 +90,8 @@ def revision_pods_after(canary_scenario: ScenarioContext, name: str, ns: str, n:
                     'rollout "{name}"'))
 def selects_stable(canary_scenario: ScenarioContext, service: str, ns: str, name: str) -> None:
     U.check_selects_stable(canary_scenario, service, name, ns)
+
+
+@then(parsers.parse(_RO + ' comes to say "{text}"'))
+def comes_to_say(canary_scenario: ScenarioContext, name: str, ns: str, text: str) -> None:
+    U.wait_message(canary_scenario, name, ns, text)

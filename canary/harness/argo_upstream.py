@@ -311,3 +311,13 @@ def check_selects_stable(ctx: ScenarioContext, service: str, name: str, ns: str)
 
     _wait_counts(ctx, f"Service {service}.{ns}: expected to select the stable pods of {name}",
                  observe)
+
+
+def wait_message(ctx: ScenarioContext, name: str, ns: str, text: str) -> None:
+    """Until ``status.message`` contains ``text`` (upstream's WaitForRolloutMessage)."""
+    def reached() -> bool | None:
+        return True if text in rollout_state(R.get_rollout(ctx, name, ns)).message else None
+
+    wait_for(reached, R.rollout_budget(ctx, name, ns),
+             story=lambda why: R.rollout_story(ctx, name, ns,
+                                               f"status.message never said {text!r}; {why}"))

@@ -140,8 +140,9 @@ Feature: Analysis of a canary (argoproj/argo-rollouts test/e2e/analysis_test.go)
     And the background AnalysisRun of rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Running"
     And the rollout "rollout-background-analysis-inconclusive" in namespace "test" has 1 AnalysisRuns
     And the background AnalysisRun of rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Inconclusive"
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Paused"
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" says "InconclusiveAnalysisRun"
+    # WaitForRolloutMessage: the step's 30s pause ends, the inconclusive run's pause remains
+    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" comes to say "InconclusiveAnalysisRun"
+    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Paused" after any phases
 
   Scenario: Inline analysis steps each run once and the rollout completes
     # test/e2e/analysis_test.go:98 TestCanaryInlineAnalysis, rollout-inline-analysis.yaml
