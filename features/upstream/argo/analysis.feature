@@ -105,47 +105,6 @@ Feature: Analysis of a canary (argoproj/argo-rollouts test/e2e/analysis_test.go)
     Then the rollout "rollout-background-analysis" in namespace "test" is "Healthy"
     And the background AnalysisRun of rollout "rollout-background-analysis" in namespace "test" is "Successful"
 
-  Scenario: An inconclusive background analysis pauses the rollout
-    # test/e2e/analysis_test.go:76 TestCanaryInconclusiveBackgroundAnalysis,
-    # rollout-background-analysis-inconclusive.yaml
-    Given I apply:
-      """
-      apiVersion: argoproj.io/v1alpha1
-      kind: Rollout
-      metadata: {name: rollout-background-analysis-inconclusive, namespace: test}
-      spec:
-        strategy:
-          canary:
-            steps:
-            - setWeight: 10
-            # upstream's 30s: 4 measurements 5s apart fit in it on a cluster; at the time scale a
-            # measurement's round trip is real time, so the pause is 2m here
-            - pause: { duration: 2m }
-            analysis:
-              templates:
-              - templateName: web-background-inconclusive
-              startingStep: 1
-        selector:
-          matchLabels: {app: rollout-background-analysis-inconclusive}
-        template:
-          metadata:
-            labels: {app: rollout-background-analysis-inconclusive}
-          spec:
-            containers:
-            - name: rollouts-demo
-              image: quay.io/stefanprodan/podinfo:1.7.0
-      """
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Healthy"
-    Then the rollout "rollout-background-analysis-inconclusive" in namespace "test" has 0 AnalysisRuns
-    When I update the spec of rollout "rollout-background-analysis-inconclusive" in namespace "test"
-    Then the rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Paused"
-    And the background AnalysisRun of rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Running"
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" has 1 AnalysisRuns
-    And the background AnalysisRun of rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Inconclusive"
-    # WaitForRolloutMessage: the step's pause ends, the inconclusive run's pause remains
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" comes to say "InconclusiveAnalysisRun"
-    And the rollout "rollout-background-analysis-inconclusive" in namespace "test" is "Paused" after any phases
-
   Scenario: Inline analysis steps each run once and the rollout completes
     # test/e2e/analysis_test.go:98 TestCanaryInlineAnalysis, rollout-inline-analysis.yaml
     Given I apply:
