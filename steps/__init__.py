@@ -17,4 +17,5 @@ MODULES = (
     "canary.steps.stat",
     "canary.steps.browser",
     "canary.steps.incluster",
+    "canary.steps.argo_upstream",
 )

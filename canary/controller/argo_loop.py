@@ -247,16 +247,32 @@ class RolloutController:
                 out = []
                 for ref in spec.routes:
                     res = self.router.set_weight(ref, spec.canary_service, spec.stable_service,
-                                                 action.canary_weight)
+                                                 action.canary_weight, set(spec.managed_routes))
                     if res.error:
                         out.append(Event("Warning", res.error, reason="TrafficRoutingError"))
                     elif res.changed:
                         self.drill.wrote(f"route {ref.namespace}/{ref.name} "
                                          f"canary={action.canary_weight}")
                 return out
+            elif isinstance(action, argo.SetHeaderRoute | argo.RemoveManagedRoutes):
+                return self._managed_routes(spec, action)
         except NotFound as e:
             return [Event("Warning", f"{e.message or e}", reason="ReconcileError")]
         return []
+
+    def _managed_routes(self, spec: RolloutSpec,
+                        a: argo.SetHeaderRoute | argo.RemoveManagedRoutes) -> list[Event]:
+        out = []
+        for ref in spec.routes:
+            if isinstance(a, argo.SetHeaderRoute):
+                res = self.router.set_header_route(ref, spec.canary_service, spec.stable_service,
+                                                   a.name, a.headers, set(spec.managed_routes))
+            else:
+                res = self.router.remove_managed_routes(ref, spec.canary_service,
+                                                        set(spec.managed_routes))
+            if res.error:
+                out.append(Event("Warning", res.error, reason="TrafficRoutingError"))
+        return out
 
     def _create_rs(self, ro: Obj, spec: RolloutSpec, a: argo.CreateReplicaSet) -> None:
         template = copy.deepcopy(spec.template)

@@ -31,7 +31,7 @@ from canary.engine.argo_replicas import (
 )
 from canary.engine.types import Event
 from canary.spec.analysis import RolloutAnalysis
-from canary.spec.rollout import RolloutSpec, Step
+from canary.spec.rollout import HeaderMatch, RolloutSpec, Step
 
 CANARY_PAUSE = "CanaryPauseStep"
 INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"
@@ -126,8 +126,25 @@ class SetWeight:
     canary_weight: int  # stable gets max_weight - canary_weight
 
 
+@dataclass
+class SetHeaderRoute:
+    name: str  # a managedRoutes name
+    headers: tuple[HeaderMatch, ...] | None  # None removes the managed routes
+
+
+@dataclass
+class SetMirrorRoute:
+    name: str
+
+
+@dataclass
+class RemoveManagedRoutes:
+    pass
+
+
 Action = (CreateReplicaSet | ScaleReplicaSet | DeleteReplicaSet | SetServiceSelector | SetWeight
-          | CreateAnalysisRun | TerminateAnalysisRun)
+          | CreateAnalysisRun | TerminateAnalysisRun | SetHeaderRoute | SetMirrorRoute
+          | RemoveManagedRoutes)
 
 
 @dataclass
@@ -351,6 +368,7 @@ def reconcile(spec: RolloutSpec, status: dict[str, Any] | None, obs: Observation
         _fully_promoted(c)
     else:
         _update(c)
+    _managed_routes_done(c)
     st["observedGeneration"] = str(obs.generation)
     return _finish(c)
 
@@ -557,6 +575,7 @@ def _update(c: _Ctx) -> None:
     index = max(0, min(index, n))
     st["currentStepIndex"] = index
 
+    _full_promotion_clears_abort(st)
     if st.get("abort"):
         _aborted(c, rev)
         return
@@ -657,10 +676,49 @@ def _canary_traffic(c: _Ctx, index: int) -> None:
     # The canary Service follows the canary pods once some are available (never selects none).
     _set_selectors(c, cur if rs is not None and rs.available > 0 else stable, stable)
     _set_weight(c, weight, cur, stable)
+    _managed_routes(c, index, rs)
+
+
+def _full_promotion_clears_abort(st: dict[str, Any]) -> None:
+    """``promote --full`` on an aborted update promotes it (argo-rollouts rollout/canary.go:
+    377-379 clears the abort and the pause conditions when status.promoteFull is set)."""
+    if st.get("promoteFull"):
+        st.pop("abort", None)
+        st.pop("abortedAt", None)
+
+
+def _managed_routes(c: _Ctx, index: int, rs: ReplicaSetObs | None) -> None:
+    """The current step's header or mirror route (argo-rollouts rollout/trafficrouting.go:
+    223-300): removed while the canary has no available pods or on a full promotion, applied
+    only from the second revision on (step 0 runs on the first install too)."""
+    spec = c.spec
+    if not spec.traffic_routed or not spec.managed_routes:
+        return
+    if rs is None or rs.available == 0 or c.st.get("promoteFull"):
+        c.d.actions.append(RemoveManagedRoutes())
+        return
+    step = spec.steps[index] if index < len(spec.steps) else None
+    if step is None or _revision_for(c, spec.pod_hash) <= 1 or step.route is None:
+        return
+    if step.kind == "setHeaderRoute":
+        c.d.actions.append(SetHeaderRoute(step.route, step.headers))
+    elif step.kind == "setMirrorRoute":
+        c.d.actions.append(SetMirrorRoute(step.route))
+
+
+def _managed_routes_done(c: _Ctx) -> None:
+    """Fully promoted or aborted: the plugin's RemoveManagedRoutes (trafficrouting.go:199-218).
+    Only for a Rollout naming managedRoutes: without them no step can have added a route."""
+    if not c.spec.traffic_routed or not c.spec.managed_routes:
+        return
+    if c.st.get("stableRS") == c.spec.pod_hash or c.st.get("abort"):
+        c.d.actions.append(RemoveManagedRoutes())
 
 
 def _step_done(c: _Ctx, step: Step, index: int) -> bool:
     spec, st, obs = c.spec, c.st, c.obs
+    if step.kind in ("setHeaderRoute", "setMirrorRoute"):
+        return True  # complete at once (rollout/canary.go:336-339)
     if step.kind in ("setWeight", "setCanaryScale"):
         # Argo's AtDesiredReplicaCountsForCanary (utils/replicaset/canary.go:59).
         want, want_stable = desired_counts(spec, st, index, c.rs)

@@ -109,13 +109,20 @@ def update_start(tl: Timeline, name: str, namespace: str | None = None,
 
 
 def route_trajectory(tl: Timeline, route: str, since: float, until: float | None = None,
-                     namespace: str | None = None) -> list[int]:
+                     namespace: str | None = None, canary: str | None = None) -> list[int]:
     """Canary backend weights of ``route`` from the value in force at ``since`` until ``until``,
-    consecutive repeats dropped (what ``kubectl get httproute -w`` would have shown)."""
-    pts = route_canary_weights(tl, route, namespace)
+    consecutive repeats dropped (what ``kubectl get httproute -w`` would have shown);
+    ``canary`` is the Rollout's ``canaryService``."""
+    pts = route_canary_weights(tl, route, namespace, canary=canary)
     before = [w for t, w in pts if t < since]
     within = [w for t, w in pts if t >= since and (until is None or t <= until)]
     return compress(before[-1:] + within)
+
+
+def services_of(rollout: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The Rollout's ``(canaryService, stableService)``."""
+    canary = (((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {})
+    return canary.get("canaryService") or None, canary.get("stableService") or None
 
 
 def port_mismatches(route: dict[str, Any],

@@ -137,14 +137,16 @@ def check_weights_follow_steps(ctx: ScenarioContext, name: str, ns: str, route: 
     the new revision is stable."""
     from canary.spec.rollout import expected_route_weights
 
-    expected = expected_route_weights(get_rollout(ctx, name, ns))
+    ro = get_rollout(ctx, name, ns)
+    expected = expected_route_weights(ro)
+    canary = argo.services_of(ro)[0]
 
     def observed_now() -> list[int]:
         start = argo.update_start(ctx.timeline(), name, ns)
         if start is None:
             raise A.RolloutAssertion(rollout_story(
                 ctx, name, ns, "no update recorded (phase never left Healthy)"))
-        return argo.route_trajectory(ctx.timeline(), route, start, None, ns)
+        return argo.route_trajectory(ctx.timeline(), route, start, None, ns, canary)
 
     try:
         # The route goes back to 0 just after the phase turns Healthy; one reconcile for it.
@@ -295,15 +297,17 @@ def check_pauses_held(ctx: ScenarioContext, name: str, ns: str) -> None:
     """During the last update the route kept the weight before each `pause: {duration}` for
     at least that duration (time-scaled) and at most one reconcile more."""
     ro = get_rollout(ctx, name, ns)
-    routes = [(p.get("httpRoute"), p.get("namespace") or ns) for p in
-              ((((ro["spec"].get("strategy") or {}).get("canary") or {}).get("trafficRouting")
-                or {}).get("plugins") or {}).values() if isinstance(p, dict)]
+    from canary.spec.rollout import parse_rollout
+
+    # httpRoute or the first of httpRoutes, as the plugin config names them
+    routes = [(r.name, r.namespace) for r in parse_rollout(ro).routes]
     tl = ctx.timeline()
     start = argo.update_start(tl, name, ns)
     if start is None or not routes or not routes[0][0]:
         raise A.RolloutAssertion(rollout_story(ctx, name, ns, "no update or route recorded"))
     compressed: list[tuple[float, int]] = []
-    for t, w in route_canary_weights(tl, routes[0][0], routes[0][1], since=start):
+    for t, w in route_canary_weights(tl, routes[0][0], routes[0][1], since=start,
+                                     canary=argo.services_of(ro)[0]):
         if not compressed or compressed[-1][1] != w:
             compressed.append((t, w))
     try:

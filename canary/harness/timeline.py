@@ -69,8 +69,11 @@ class Timeline:
         return wall_seconds / self.time_scale if self.time_scale else wall_seconds
 
 
-def canary_backend(backends: dict[str, int]) -> str | None:
-    """Which backend of a weighted pair is the canary: the one named ``*-canary``."""
+def canary_backend(backends: dict[str, int], canary: str | None = None) -> str | None:
+    """Which backend is the canary: ``canary`` when the caller knows it (a Rollout's
+    ``canaryService``), else the one named ``*-canary``, else the second of a pair."""
+    if canary is not None:
+        return canary if canary in backends else None
     for name in backends:
         if name.endswith("-canary"):
             return name
@@ -80,14 +83,16 @@ def canary_backend(backends: dict[str, int]) -> str | None:
 
 def route_canary_weights(tl: Timeline, route: str, namespace: str | None = None,
                          since: float | None = None,
-                         until: float | None = None) -> list[tuple[float, int]]:
-    """(t, canary weight) for every recorded change of the route's weights."""
+                         until: float | None = None,
+                         canary: str | None = None) -> list[tuple[float, int]]:
+    """(t, canary weight) for every recorded change of the route's weights; ``canary`` names
+    the canary backend (otherwise guessed by ``canary_backend``)."""
     out: list[tuple[float, int]] = []
     for e in tl.of("route", name=route, namespace=namespace):
         if since is not None and e["t"] < since or until is not None and e["t"] > until:
             continue
         backends = e.get("backends") or {}
-        cb = canary_backend(backends)
+        cb = canary_backend(backends, canary)
         if cb is not None:
             out.append((e["t"], int(backends[cb])))
     return out

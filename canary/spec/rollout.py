@@ -23,6 +23,7 @@ from canary.engine.argo_replicas import (
     parse_int_or_percent,
 )
 from canary.spec.analysis import RolloutAnalysis, parse_rollout_analysis
+from canary.spec.route_steps import check_route_steps, parse_managed_routes, parse_route_step
 
 PLUGIN_NAME = "argoproj-labs/gatewayAPI"
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -46,7 +47,9 @@ GATEWAY_PLUGIN_KEYS = (
 HTTP_ROUTE_REF_KEYS = ("name", "useHeaderRoutes")
 STEP_KINDS = ("setWeight", "pause", "setCanaryScale", "analysis", "experiment",
               "setHeaderRoute", "setMirrorRoute", "plugin")
-SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale", "analysis")
+SUPPORTED_STEPS = ("setWeight", "pause", "setCanaryScale", "analysis", "setHeaderRoute",
+                   "setMirrorRoute")
+ROUTE_STEPS = ("setHeaderRoute", "setMirrorRoute")
 CANARY_KEYS = (
     "canaryService", "stableService", "steps", "trafficRouting", "maxSurge", "maxUnavailable",
     "scaleDownDelaySeconds", "scaleDownDelayRevisionLimit", "abortScaleDownDelaySeconds",
@@ -84,12 +87,24 @@ def pause_duration_seconds(value: Any) -> int:
 
 
 @dataclass(frozen=True)
+class HeaderMatch:
+    """One ``setHeaderRoute.match`` entry: ``kind`` is exact, prefix or regex."""
+
+    name: str
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Step:
     kind: str  # setWeight | pause | setCanaryScale | analysis (other kinds are errors)
     weight: int | None = None  # setWeight
     duration: int | None = None  # pause: None = indefinite
     scale: dict[str, Any] | None = None  # setCanaryScale
     analysis: RolloutAnalysis | None = field(default=None, compare=False, hash=False)
+    route: str | None = None  # setHeaderRoute / setMirrorRoute: the managed route's name
+    # setHeaderRoute: the header matches; None (no ``match``) removes the managed route
+    headers: tuple[HeaderMatch, ...] | None = None
 
     def describe(self) -> str:
         """Argo's ``CanaryStepString``."""
@@ -103,6 +118,8 @@ class Step:
             if "replicas" in self.scale:
                 return f"setCanaryScale{{replicas: {self.scale['replicas']}}}"
             return f"setCanaryScale{{weight: {self.scale.get('weight')}}}"
+        if self.kind in ROUTE_STEPS:
+            return f"{self.kind}: {self.route}"
         return self.kind
 
 
@@ -149,6 +166,7 @@ class RolloutSpec:
     dynamic_stable_scale: bool = False
     min_pods_per_replica_set: int | None = None
     abort_delay_explicit: bool = False  # abortScaleDownDelaySeconds was set (and not 0)
+    managed_routes: list[str] = field(default_factory=list)  # trafficRouting.managedRoutes
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -220,6 +238,8 @@ def _parse_step(raw: Any, i: int, max_weight: int, routed: bool, errors: list[st
         errors.append(f"{path}.{kind}: step type not supported by this engine "
                       f"(supported: {', '.join(SUPPORTED_STEPS)})")
         return Step("invalid")
+    if kind in ROUTE_STEPS:
+        return parse_route_step(kind, val, path, errors)
     if kind == "analysis":
         ref = parse_rollout_analysis(val, f"{path}.analysis", errors)
         if ref is not None and not ref.templates:
@@ -372,6 +392,8 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
         errors.append("spec.strategy.canary.steps: must be a list")
         raw_steps = []
     steps = [_parse_step(s, i, max_weight, bool(routes), errors) for i, s in enumerate(raw_steps)]
+    managed = parse_managed_routes(tr, errors)
+    check_route_steps(steps, managed, bool(routes), errors)
     canary_svc = canary.get("canaryService") or ""
     stable_svc = canary.get("stableService") or ""
     if routes and not (canary_svc and stable_svc):
@@ -412,7 +434,7 @@ def parse_rollout(obj: dict[str, Any]) -> RolloutSpec:
         background = parse_rollout_analysis(canary["analysis"], "spec.strategy.canary.analysis",
                                             errors, background=True)
     return RolloutSpec(
-        background_analysis=background,
+        background_analysis=background, managed_routes=managed or [],
         progress_deadline=progress, revision_history_limit=history,
         name=name, namespace=namespace, replicas=replicas, steps=steps,
         canary_service=canary_svc, stable_service=stable_svc, routes=routes,

@@ -106,3 +106,20 @@ def test_port_mismatches_name_backend_port_and_service_ports() -> None:
     assert "the route argo-rollouts-http-route" in missing
     assert any(m.startswith("'8989'") for m in missing)
     assert any(m.startswith("'podinfo-canary'") for m in missing)
+
+
+def test_canary_backend_is_the_rollouts_canary_service_with_unmanaged_backends_kept() -> None:
+    # the gatewayapi plugin's httproute-extra-backends test: names without "-canary", and a
+    # third backend the plugin never touches
+    def entry(t: float, canary: int) -> dict:
+        return {"kind": "route", "t": t, "name": "r", "namespace": "test",
+                "backends": {"argo-rollouts-stable-service": 100 - canary,
+                             "argo-rollouts-canary-service": canary, "extra-service": 10}}
+
+    tl = _timeline([entry(1, 0), entry(2, 20), entry(3, 50), entry(4, 0)])
+    ro = {"spec": {"strategy": {"canary": {"canaryService": "argo-rollouts-canary-service",
+                                           "stableService": "argo-rollouts-stable-service"}}}}
+    canary, stable = argo.services_of(ro)
+    assert stable == "argo-rollouts-stable-service"
+    assert argo.route_trajectory(tl, "r", since=0, canary=canary) == [0, 20, 50, 0]
+    assert argo.route_trajectory(tl, "r", since=0) == []  # by name: nothing recognisable
