@@ -614,6 +614,8 @@ def _update(c: _Ctx) -> None:
         if index >= n:
             break
         step = spec.steps[index]
+        if advanced and step.kind in ("setHeaderRoute", "setMirrorRoute"):
+            break  # its route is written by the next pass's traffic, from the index held
         was_paused = bool(st.get("controllerPause"))
         if not _step_done(c, step, index):
             break
