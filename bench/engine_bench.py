@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from flagger_sandbox import ApiServer, FakePrometheus, ReadinessSimulator  # noqa: E402
-from flagger_world import World  # noqa: E402
+from support.flagger_sandbox import ApiServer, FakePrometheus, ReadinessSimulator  # noqa: E402
+from support.flagger_world import World  # noqa: E402
 
 from canary.clock import Clock  # noqa: E402
 from canary.controller.flagger_loop import FlaggerController  # noqa: E402
