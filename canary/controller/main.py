@@ -214,8 +214,12 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=elector.keep, args=(stop, lost), name="leader",
                          daemon=True).start()
     threads = []
+    # the loops read through watch-backed caches; the Lease stays on the plain client
+    from canary.kube.cache import CachedClient
+
+    reader = CachedClient(client, stop, args.namespace)
     if args.mode in ("all", "flagger"):
-        flagger = FlaggerController(client, clock, args.namespace, metrics=metrics,
+        flagger = FlaggerController(reader, clock, args.namespace, metrics=metrics,
                                     metrics_server=args.metrics_server, resolve_url=resolver,
                                     mesh_provider=args.mesh_provider,
                                     metrics_override=args.metrics_address_override)
@@ -225,7 +229,7 @@ def main(argv: list[str]) -> int:
             importlib.util.find_spec("canary.controller.argo_loop") is not None:
         from canary.controller.argo_loop import RolloutController
 
-        argo = RolloutController(client, clock, args.namespace, logging.getLogger("canary.argo"),
+        argo = RolloutController(reader, clock, args.namespace, logging.getLogger("canary.argo"),
                                  resolve_url=resolver, metrics_server=args.metrics_server)
         threads.append(threading.Thread(target=argo.run, args=(stop,), name="rollouts",
                                         daemon=True))
