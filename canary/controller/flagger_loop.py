@@ -152,6 +152,7 @@ class FlaggerController:
             for k in self._known - keys:
                 log.info("canary %s deleted, unscheduling", k)
                 self._phased.discard(k)
+                self._due_at.pop(k, None)
             self._known = keys
 
     # -- running -----------------------------------------------------------------------------
@@ -193,6 +194,7 @@ class FlaggerController:
                     log.info("canary %s deleted, unscheduling", key)
                 self._known.discard(key)
                 self._phased.discard(key)
+                self._due_at.pop(key, None)
                 if self.metrics:
                     self.metrics.forget(name, ns)
             elif key in self._known:
@@ -239,7 +241,8 @@ class FlaggerController:
                 with self._lock:
                     wait = min(next_list, self._heap[0][0] if self._heap else next_list) - now
                     if self.metrics:
-                        self.metrics.queue_depth.set(len(self._heap))
+                        # canaries waiting for their next tick (not heap entries a kick left)
+                        self.metrics.queue_depth.set(max(0, len(self._due_at) - len(self._running)))
                 for t, key, gen in due:
                     pool.submit(self._run_one, key, t, gen)
                 self._wake.clear()

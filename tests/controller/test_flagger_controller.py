@@ -215,6 +215,47 @@ def test_promotion_records_every_weight(env: Env) -> None:
     assert "canary_engine_queue_depth 1.0" in metrics
 
 
+def _counter(metrics: str, name: str, **labels: str) -> float:
+    """The sum of a counter's samples whose labels include ``labels``."""
+    total = 0.0
+    for m in re.finditer(rf"^{name}\{{([^}}]*)\}} (\S+)$", metrics, re.M):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
+
+
+def test_idle_ticks_read_nothing_from_the_api_and_a_new_image_starts_at_once(env: Env) -> None:
+    engine = env.start_engine()
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    time.sleep(0.5)
+
+    def scrape() -> str:
+        return requests.get(engine.metrics_url + "/metrics", timeout=5).text
+
+    before = scrape()
+    time.sleep(2.0)  # ten 0.2s intervals
+    after = scrape()
+    ticks = (_counter(after, "flagger_canary_duration_seconds_count", name="podinfo")
+             - _counter(before, "flagger_canary_duration_seconds_count", name="podinfo"))
+    assert ticks >= 5, after
+    for verb in ("get", "list"):  # the watch delivered everything these ticks looked at
+        assert _counter(after, "canary_engine_api_requests_total", verb=verb) == \
+            _counter(before, "canary_engine_api_requests_total", verb=verb), after
+
+    # a 10m interval (12s here): a new image is still acted on at once, through the watch
+    def slow() -> dict:
+        c = env.canary()
+        c["spec"]["analysis"]["interval"] = "10m"
+        return env.client.update(c)
+
+    retry_on_conflict(slow)
+    time.sleep(0.5)
+    env.set_image("1.7.1")
+    env.wait_phase("Progressing", timeout=4)
+
+
 def test_failing_metric_rolls_back(env: Env) -> None:
     env.start_engine()
     env.apply_seed()
