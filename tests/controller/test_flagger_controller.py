@@ -215,10 +215,10 @@ def test_promotion_records_every_weight(env: Env) -> None:
     assert "canary_engine_queue_depth 1.0" in metrics
 
 
-def _counter(metrics: str, name: str, **labels: str) -> float:
+def _counter(metrics: str, metric: str, **labels: str) -> float:
     """The sum of a counter's samples whose labels include ``labels``."""
     total = 0.0
-    for m in re.finditer(rf"^{name}\{{([^}}]*)\}} (\S+)$", metrics, re.M):
+    for m in re.finditer(rf"^{metric}\{{([^}}]*)\}} (\S+)$", metrics, re.M):
         have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
         if all(have.get(k) == v for k, v in labels.items()):
             total += float(m.group(2))
