@@ -5,9 +5,11 @@ One scheduler thread keeps a heap of due times (a work queue: each canary at its
 not tick in lockstep); ticks run on a small worker pool, at most one in flight per canary. The
 first tick of a canary runs as soon as it is seen (as Flagger's job does). With a
 :class:`~canary.kube.cache.CachedClient` the loop reads the Canaries from the cache's informer,
-and a watch event that changes a Canary's spec (or its target Deployment's spec: a new image)
-queues that canary at once instead of at its next interval. Nothing is kept here that the API
-does not also hold: a restarted engine picks every canary up from its status.
+and a watch event that changes a Canary's ``analysis.interval`` or marks it deleted queues it at
+once, as Flagger restarts a canary's job on a new interval (pkg/controller/scheduler.go
+scheduleCanaries; job.go runs the first tick on start) and finalizes on deletion right away.
+A new image waits for the next tick, as in Flagger. Nothing is kept here that the API does not
+also hold: a restarted engine picks every canary up from its status.
 """
 
 from __future__ import annotations
@@ -65,11 +67,8 @@ class FlaggerController:
         self._canaries = None
         if isinstance(client, CachedClient):
             self._canaries = client.informer(API_VERSION, "Canary")
-            deployments = client.informer("apps/v1", "Deployment")
             if self._canaries is not None:
                 self._canaries.add_handler(self._on_canary)
-            if deployments is not None:
-                deployments.add_handler(self._on_deployment)
 
     # -- watch events ------------------------------------------------------------------------
 
@@ -80,21 +79,10 @@ class FlaggerController:
             return
         if typ == "ADDED" and old is None:
             self._schedule_new([key])
-        elif old is None or typ == "DELETED" or old.get("spec") != obj.get("spec") or \
+        elif old is None or typ == "DELETED" or _interval(old) != _interval(obj) or \
                 md.get("deletionTimestamp") != (old.get("metadata") or {}).get(
                     "deletionTimestamp"):
-            self.kick(key)  # status-only changes (our own writes) wait for the interval
-
-    def _on_deployment(self, typ: str, obj: Obj, old: Obj | None) -> None:
-        if typ == "DELETED" or (old is not None and old.get("spec") == obj.get("spec")):
-            return
-        md = obj.get("metadata") or {}
-        ns, name = md.get("namespace") or "default", md.get("name")
-        if self._canaries is None or (self.namespace and ns != self.namespace):
-            return
-        for c in self._canaries.list(ns):
-            if ((c.get("spec") or {}).get("targetRef") or {}).get("name") == name:
-                self.kick(f"{ns}/{c['metadata']['name']}")
+            self.kick(key)  # other changes (our own status writes too) wait for the interval
 
     def kick(self, key: str) -> None:
         """Tick ``key`` now (its cadence restarts from this tick)."""
@@ -258,3 +246,7 @@ class FlaggerController:
             if left <= 0:
                 return
             self._wake.wait(min(left, 0.05))
+
+
+def _interval(canary: Obj) -> object:
+    return ((canary.get("spec") or {}).get("analysis") or {}).get("interval")

@@ -244,15 +244,22 @@ def test_idle_ticks_read_nothing_from_the_api_and_a_new_image_starts_at_once(env
         assert _counter(after, "canary_engine_api_requests_total", verb=verb) == \
             _counter(before, "canary_engine_api_requests_total", verb=verb), after
 
-    # a 10m interval (12s here): a new image is still acted on at once, through the watch
-    def slow() -> dict:
-        c = env.canary()
-        c["spec"]["analysis"]["interval"] = "10m"
-        return env.client.update(c)
+    # a new interval takes effect at once (Flagger restarts the canary's job): with 10m (12s
+    # here) a new image waits; set back to 10s, the next tick runs now and finds it
+    def interval(value: str) -> None:
+        def write() -> dict:
+            c = env.canary()
+            c["spec"]["analysis"]["interval"] = value
+            return env.client.update(c)
 
-    retry_on_conflict(slow)
+        retry_on_conflict(write)
+
+    interval("10m")
     time.sleep(0.5)
     env.set_image("1.7.1")
+    time.sleep(1.0)
+    assert env.phase() == "Initialized"
+    interval("10s")
     env.wait_phase("Progressing", timeout=4)
 
 
