@@ -74,9 +74,9 @@ class Env:
         self.engine: Engine | None = None
         self.recorder = RouteRecorder(self.client)
 
-    def start_engine(self, log_format: str = "text") -> Engine:
+    def start_engine(self, log_format: str = "text", args: tuple[str, ...] = ()) -> Engine:
         self.engine = Engine(self.api.kubeconfig, self.prom.url, SCALE, self.dir / "engine.log",
-                             log_format)
+                             log_format, args)
         return self.engine
 
     def apply_seed(self) -> None:
@@ -225,8 +225,9 @@ def _counter(metrics: str, metric: str, **labels: str) -> float:
     return total
 
 
-def test_idle_ticks_read_nothing_from_the_api_and_a_new_image_starts_at_once(env: Env) -> None:
-    engine = env.start_engine()
+def test_idle_ticks_read_nothing_from_the_api_and_a_new_interval_applies_at_once(env: Env
+                                                                                ) -> None:
+    engine = env.start_engine(args=("--watch-cache",))
     env.apply_seed()
     env.wait_phase("Initialized")
     time.sleep(0.5)
