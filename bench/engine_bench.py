@@ -1,36 +1,50 @@
 """Canary engine cost (prints figures; not a pass/fail test).
 
-    .venv/bin/python bench/engine_bench.py [--canaries 50] [--seconds 10] [--pure-ticks 20000]
+    .venv/bin/python bench/engine_bench.py [--canaries 100] [--interval 1] [--workload both]
+        [--variants cached,baseline] [--pure-ticks 20000]
+    .venv/bin/python bench/engine_bench.py --acceptance   # 100 at 1 s, then 1000 at 10 s
 
 1. The pure Flagger decision function: CPU microseconds per tick over whole rollouts.
-2. The real controller in this process against a sandbox API server (separate process), with a
-   readiness simulator and a Prometheus stand-in in a helper process: N canaries mid-analysis,
-   each ticking every second (interval 10s at time scale 0.1). Reports the engine's CPU share,
-   CPU and API requests per tick, and tick lateness p50/p99 (start time minus due time).
+2. The real controller against a sandbox API server (separate process), with a readiness
+   simulator and a Prometheus stand-in in a helper process: N canaries each ticking every
+   ``--interval`` wall seconds (analysis.interval 10s at time scale interval/10). Each variant
+   runs in a process of its own with a fresh API server: ``cached`` (the engine as shipped:
+   watch-backed reads, canary/kube/cache.py) and ``baseline`` (--no-cache: every read from the
+   API, the read path before the caches). Two workloads are measured per variant:
+   ``steady`` (every canary initialized, waiting for a new revision: what most canaries of a
+   cluster do) and ``progressing`` (every canary mid-analysis, advancing one weight step per
+   tick, which writes the route, the status and an Event each tick). Reported: the engine's
+   CPU share of one core, API requests per tick (by verb), tick lateness p50/p99 (start time
+   minus due time), resident memory per canary; then cached/baseline ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import logging
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from flagger_sandbox import ApiServer, FakePrometheus, ReadinessSimulator  # noqa: E402
-from flagger_world import World  # noqa: E402
+from support.flagger_sandbox import ApiServer, FakePrometheus, ReadinessSimulator  # noqa: E402
+from support.flagger_world import World  # noqa: E402
 
 from canary.clock import Clock  # noqa: E402
 from canary.controller.flagger_loop import FlaggerController  # noqa: E402
-from canary.kube.client import KubeClient, KubeConfig, retry_on_conflict  # noqa: E402
+from canary.kube.cache import CachedClient, copy_obj  # noqa: E402
+from canary.kube.client import KubeClient, KubeConfig, request_verb, retry_on_conflict  # noqa: E402,E501
+from canary.kube.informer import Informer  # noqa: E402
 
 NS = "bench"
 
@@ -51,26 +65,50 @@ def pure_engine(ticks: int) -> None:
 
 
 class CountingClient(KubeClient):
+    """Counts every request by (verb, resource), as the engine's /metrics does."""
+
     def __init__(self, config: KubeConfig) -> None:
         super().__init__(config)
-        self.requests = 0
+        self.by_verb: Counter[tuple[str, str]] = Counter()
         self._count_lock = threading.Lock()
 
-    def request(self, method, path, **kw):  # type: ignore[no-untyped-def]
+    @property
+    def requests(self) -> int:
         with self._count_lock:
-            self.requests += 1
+            return sum(self.by_verb.values())
+
+    def request(self, method, path, **kw):  # type: ignore[no-untyped-def]
+        verb = request_verb(method, path, kw.get("params"))
+        with self._count_lock:
+            self.by_verb[verb] += 1
         return super().request(method, path, **kw)
+
+
+class WatchingReadiness(ReadinessSimulator):
+    """The readiness simulator driven by a Deployment watch instead of a list every 30 ms
+    (which would load the API server more than the engine does at 1000 canaries)."""
+
+    def run(self) -> None:
+        inf = Informer(self.client, "apps/v1", "Deployment", self.stop_event, self.namespace)
+        inf.add_handler(lambda typ, obj, _old: typ != "DELETED" and self._mark(copy_obj(obj)))
+        inf.start()
+        self.stop_event.wait()
 
 
 def helper(kubeconfig: str) -> int:
     """Readiness simulator + Prometheus stand-in, run in their own process."""
     client = KubeClient(KubeConfig.load(kubeconfig))
     prom = FakePrometheus()
-    sim = ReadinessSimulator(client, NS)
+    sim = WatchingReadiness(client, NS)
     sim.start()
     print(prom.url, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     return 0
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def objects(i: int) -> list[dict]:
@@ -98,7 +136,44 @@ def objects(i: int) -> list[dict]:
     ]
 
 
-def controller_bench(n: int, seconds: float) -> None:
+class Window:
+    """Engine CPU, requests and tick lateness over one measured window."""
+
+    def __init__(self, client: CountingClient) -> None:
+        self.client = client
+        self.lateness: list[float] = []
+        self.on = threading.Event()
+
+    def on_tick(self, key: str, late: float, result: object) -> None:
+        if self.on.is_set():
+            self.lateness.append(late)
+
+    def measure(self, seconds: float, n: int) -> dict:
+        self.lateness.clear()
+        before = Counter(self.client.by_verb)
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        self.on.set()
+        time.sleep(seconds)
+        self.on.clear()
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        verbs = Counter(self.client.by_verb)
+        verbs.subtract(before)
+        ticks = max(1, len(self.lateness))
+        lat = sorted(self.lateness) or [0.0]
+        return {"ticks": len(self.lateness), "wall": wall, "ideal_ticks": n,
+                "cpu_share": cpu / wall, "cpu_per_tick_ms": cpu / ticks * 1000,
+                "requests_per_tick": sum(verbs.values()) / ticks,
+                "by_verb": {f"{v} {r}": c / ticks for (v, r), c in verbs.most_common()
+                            if c > 0},
+                "lateness_p50_ms": statistics.median(lat) * 1000,
+                "lateness_p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+                "lateness_max_ms": lat[-1] * 1000}
+
+
+def variant(n: int, interval: float, variant_name: str, workloads: list[str],
+            seconds: float) -> dict:
+    """One variant (cached or baseline) in this process; returns its figures."""
+    out: dict = {"variant": variant_name, "canaries": n, "interval": interval}
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as d:
         api = ApiServer(Path(d))
         helper_proc = None
@@ -120,60 +195,46 @@ def controller_bench(n: int, seconds: float) -> None:
             assert helper_proc.stdout is not None
             prom_url = helper_proc.stdout.readline().strip()
 
-            client = CountingClient(KubeConfig.load(str(api.kubeconfig)))
-            lateness: list[float] = []
-            ticks = [0]
-            measuring = threading.Event()
-
-            def on_tick(key: str, late: float, result: object) -> None:
-                if measuring.is_set():
-                    lateness.append(late)
-                    ticks[0] += 1
-
-            ctl = FlaggerController(client, Clock(0.1), NS, metrics_override=prom_url,
-                                    on_tick=on_tick)
+            counting = CountingClient(KubeConfig.load(str(api.kubeconfig)))
+            client: KubeClient = counting
+            rss0 = rss_bytes()
+            if variant_name == "cached":
+                client = CachedClient(counting, stop, NS)
+            window = Window(counting)
+            ctl = FlaggerController(client, Clock(interval / 10), NS, metrics_override=prom_url,
+                                    on_tick=window.on_tick)
             t = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
             t.start()
 
-            def phases() -> list[str]:
-                return [(x.get("status") or {}).get("phase", "")
-                        for x in c.items("flagger.app/v1beta1", "Canary", NS)]
+            def phases() -> Counter[str]:
+                return Counter((x.get("status") or {}).get("phase", "")
+                               for x in c.items("flagger.app/v1beta1", "Canary", NS))
 
-            end = time.monotonic() + 60
-            while time.monotonic() < end and phases().count("Initialized") < n:
-                time.sleep(0.2)
-            print(f"{phases().count('Initialized')}/{n} canaries initialized")
-            for i in range(n):
-                def bump(i: int = i) -> dict:
-                    dep = c.get("apps/v1", "Deployment", f"app{i}", NS)
-                    dep["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
-                    return c.update(dep)
+            def until(phase: str, timeout: float) -> None:
+                end = time.monotonic() + timeout
+                while time.monotonic() < end and phases()[phase] < n:
+                    time.sleep(0.5)
 
-                retry_on_conflict(bump)
-            end = time.monotonic() + 30
-            while time.monotonic() < end and phases().count("Progressing") < n:
-                time.sleep(0.2)
-            time.sleep(2.5)  # every canary past its first analysis tick
-            cpu0, req0, wall0 = time.process_time(), client.requests, time.monotonic()
-            measuring.set()
-            time.sleep(seconds)
-            measuring.clear()
-            cpu = time.process_time() - cpu0
-            wall = time.monotonic() - wall0
-            reqs = client.requests - req0
+            until("Initialized", 60 + n * 0.2)
+            out["initialized"] = phases()["Initialized"]
+            time.sleep(interval * 1.5)  # every canary past a tick with nothing to do
+            if "steady" in workloads:
+                out["steady"] = window.measure(seconds, n * seconds / interval)
+            if "progressing" in workloads:
+                for i in range(n):
+                    def bump(i: int = i) -> dict:
+                        dep = c.get("apps/v1", "Deployment", f"app{i}", NS)
+                        dep["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
+                        return c.update(dep)
+
+                    retry_on_conflict(bump)
+                until("Progressing", 30 + n * 0.1 + interval * 3)
+                time.sleep(interval * 2.5)  # every canary past its first analysis tick
+                out["progressing"] = window.measure(seconds, n * seconds / interval)
+                out["progressing"]["phases"] = dict(phases())
+            out["rss_per_canary_kb"] = (rss_bytes() - rss0) / n / 1024
             stop.set()
             t.join(10)
-            n_t = max(1, ticks[0])
-            lat = sorted(lateness) or [0.0]
-            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-            print(f"controller: {n} canaries, {ticks[0]} ticks in {wall:.1f}s "
-                  f"({ticks[0] / wall:.1f}/s, ideal {n:.0f}/s)")
-            print(f"  engine CPU share {cpu / wall * 100:.1f}% of one core; "
-                  f"{cpu / n_t * 1000:.2f} ms CPU per tick")
-            print(f"  API requests per tick {reqs / n_t:.1f}")
-            print(f"  tick lateness p50 {statistics.median(lat) * 1000:.1f} ms, "
-                  f"p99 {p99 * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms")
-            print(f"  phases at end: { {p: phases().count(p) for p in set(phases())} }")
         finally:
             stop.set()
             if helper_proc is not None:
@@ -181,20 +242,92 @@ def controller_bench(n: int, seconds: float) -> None:
                 helper_proc.terminate()
                 helper_proc.wait(5)
             api.stop()
+    return out
+
+
+def show(fig: dict) -> None:
+    print(f"  {fig['variant']}: {fig['canaries']} canaries at {fig['interval']:g}s, "
+          f"{fig['initialized']} initialized; RSS per canary {fig['rss_per_canary_kb']:.0f} KiB")
+    for w in ("steady", "progressing"):
+        if w not in fig:
+            continue
+        m = fig[w]
+        print(f"    {w:11s}: {m['ticks']} ticks in {m['wall']:.1f}s (ideal {m['ideal_ticks']:.0f}),"
+              f" CPU {m['cpu_share'] * 100:.1f}% of one core ({m['cpu_per_tick_ms']:.2f} ms/tick),"
+              f" API requests/tick {m['requests_per_tick']:.2f}, lateness p50 "
+              f"{m['lateness_p50_ms']:.1f} ms p99 {m['lateness_p99_ms']:.1f} ms "
+              f"max {m['lateness_max_ms']:.1f} ms")
+        top = ", ".join(f"{k} {v:.2f}" for k, v in list(m["by_verb"].items())[:8])
+        print(f"                 requests/tick by verb: {top or '-'}")
+
+
+def ratios(cached: dict, base: dict) -> None:
+    def r(a: float, b: float) -> str:
+        return f"{a / b:.3f}" if b else "-"
+
+    print(f"  cached/baseline: RSS per canary "
+          f"{r(cached['rss_per_canary_kb'], base['rss_per_canary_kb'])}")
+    for w in ("steady", "progressing"):
+        if w in cached and w in base:
+            a, b = cached[w], base[w]
+            print(f"    {w:11s}: CPU share {r(a['cpu_share'], b['cpu_share'])}, requests/tick "
+                  f"{r(a['requests_per_tick'], b['requests_per_tick'])}, lateness p50 "
+                  f"{r(a['lateness_p50_ms'], b['lateness_p50_ms'])} p99 "
+                  f"{r(a['lateness_p99_ms'], b['lateness_p99_ms'])}")
+
+
+def controller_bench(n: int, interval: float, variants: list[str], workloads: list[str],
+                     seconds: float | None) -> None:
+    secs = seconds or max(10.0, 3 * interval)
+    figs: dict[str, dict] = {}
+    for v in variants:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--variant", v, "--canaries", str(n),
+             "--interval", str(interval), "--seconds", str(secs),
+             "--workload", ",".join(workloads)],
+            capture_output=True, text=True, cwd=REPO)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            print(f"  {v}: failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+            continue
+        figs[v] = json.loads(lines[-1])
+        show(figs[v])
+    if "cached" in figs and "baseline" in figs:
+        ratios(figs["cached"], figs["baseline"])
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--canaries", type=int, default=50)
-    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--canaries", type=int, default=100)
+    p.add_argument("--interval", type=float, default=1.0,
+                   help="wall seconds between a canary's ticks (default 1)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="length of each measured window (default max(10, 3 x interval))")
+    p.add_argument("--workload", default="steady,progressing")
+    p.add_argument("--variants", default="cached,baseline")
+    p.add_argument("--no-cache", action="store_true", help="only the baseline read path")
+    p.add_argument("--acceptance", action="store_true",
+                   help="100 canaries at 1 s, then 1000 at 10 s (the issue's two sizes)")
     p.add_argument("--pure-ticks", type=int, default=20000)
     p.add_argument("--helper", help=argparse.SUPPRESS)
+    p.add_argument("--variant", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.helper:
         return helper(args.helper)
     logging.basicConfig(level=logging.WARNING)
-    pure_engine(args.pure_ticks)
-    controller_bench(args.canaries, args.seconds)
+    workloads = [w for w in args.workload.split(",") if w]
+    if args.variant:
+        print(json.dumps(variant(args.canaries, args.interval, args.variant, workloads,
+                                 args.seconds or 10.0)), flush=True)
+        return 0
+    variants = ["baseline"] if args.no_cache else [v for v in args.variants.split(",") if v]
+    if args.pure_ticks:
+        pure_engine(args.pure_ticks)
+    sizes = [(100, 1.0), (1000, 10.0)] if args.acceptance else [(args.canaries, args.interval)]
+    for n, interval in sizes:
+        print(f"controller: {n} canaries, one tick each every {interval:g}s "
+              f"(time scale {interval / 10:g})", flush=True)
+        controller_bench(n, interval, variants, workloads, args.seconds)
     return 0
 
 

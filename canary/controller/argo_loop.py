@@ -22,6 +22,7 @@ from canary.controller.argo_drill import WriteDrill
 from canary.controller.logs import Outage
 from canary.engine import argo
 from canary.engine.types import Event
+from canary.kube.cache import shared_informer
 from canary.kube.client import (
     AlreadyExists,
     ApiError,
@@ -32,7 +33,6 @@ from canary.kube.client import (
     Obj,
 )
 from canary.kube.events import EventRecorder
-from canary.kube.informer import Informer
 from canary.kube.status import write_status
 from canary.router.argo_gatewayapi import GatewayRouter
 from canary.spec.rollout import (
@@ -77,9 +77,8 @@ class RolloutController:
         # Watches only wake the loop (each pass reads what it acts on); they resume from the
         # last resourceVersion, so a quiet cluster costs no relists.
         for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1"), ("AnalysisRun", API)):
-            inf = Informer(self.client, api, kind, stop, self.namespace, watch_timeout=20)
+            inf = shared_informer(self.client, api, kind, stop, self.namespace, watch_timeout=20)
             inf.add_handler(lambda _t, _o, _old: self._wake.set())
-            inf.start()
         while not stop.is_set():
             self._wake.clear()
             try:

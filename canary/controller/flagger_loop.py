@@ -1,9 +1,15 @@
 """The Flagger controller loop: find Canaries, tick each one every analysis interval.
 
-One scheduler thread keeps a heap of due times; ticks run on a small worker pool, at most one
-in flight per canary. The first tick of a canary runs as soon as it is seen (as Flagger's job
-does), later ones every ``analysis.interval`` x time scale. Nothing is kept here that the API
-does not also hold: a restarted engine picks every canary up from its status.
+One scheduler thread keeps a heap of due times (a work queue: each canary at its own
+``analysis.interval`` x time scale, shifted once by a stable jitter so canaries found together do
+not tick in lockstep); ticks run on a small worker pool, at most one in flight per canary. The
+first tick of a canary runs as soon as it is seen (as Flagger's job does). With a
+:class:`~canary.kube.cache.CachedClient` the loop reads the Canaries from the cache's informer,
+and a watch event that changes a Canary's ``analysis.interval`` or marks it deleted queues it at
+once, as Flagger restarts a canary's job on a new interval (pkg/controller/scheduler.go
+scheduleCanaries; job.go runs the first tick on start) and finalizes on deletion right away.
+A new image waits for the next tick, as in Flagger. Nothing is kept here that the API does not
+also hold: a restarted engine picks every canary up from its status.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from canary.clock import Clock
 from canary.controller.flagger_tick import CanaryRunner, TickResult
 from canary.controller.logs import Outage
 from canary.controller.metrics_registry import EngineMetrics
-from canary.kube.client import ApiError, ApiUnavailable, KubeClient
+from canary.kube.cache import CachedClient
+from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient, Obj
 from canary.kube.events import EventRecorder
 from canary.spec.canary import API_VERSION
 
@@ -45,6 +52,9 @@ class FlaggerController:
         self.workers = workers
         self.on_tick = on_tick  # (key, lateness wall seconds, result) for benchmarks/tests
         self._heap: list[tuple[float, str, int]] = []  # (due, key, generation)
+        # the one valid due time per canary: a kick replaces it, older heap entries are dropped
+        self._due_at: dict[str, float] = {}
+        self._again: set[str] = set()  # kicked while its tick was running
         # a Canary deleted and created again under the same name gets a new generation, so a
         # heap entry left from the old object never starts a second cadence for the new one
         self._gen: dict[str, int] = {}
@@ -54,12 +64,59 @@ class FlaggerController:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.outage = Outage(log)
+        self._canaries = None
+        if isinstance(client, CachedClient):
+            self._canaries = client.informer(API_VERSION, "Canary")
+            if self._canaries is not None:
+                self._canaries.add_handler(self._on_canary)
+
+    # -- watch events ------------------------------------------------------------------------
+
+    def _on_canary(self, typ: str, obj: Obj, old: Obj | None) -> None:
+        md = obj.get("metadata") or {}
+        key = f"{md.get('namespace', 'default')}/{md.get('name')}"
+        if self.namespace and md.get("namespace") != self.namespace:
+            return
+        if typ == "ADDED" and old is None:
+            self._schedule_new([key])
+        elif old is None or typ == "DELETED" or _interval(old) != _interval(obj) or \
+                md.get("deletionTimestamp") != (old.get("metadata") or {}).get(
+                    "deletionTimestamp"):
+            self.kick(key)  # other changes (our own status writes too) wait for the interval
+
+    def kick(self, key: str) -> None:
+        """Tick ``key`` now (its cadence restarts from this tick)."""
+        now = self.clock.monotonic()
+        with self._lock:
+            if key not in self._known:
+                return
+            if key in self._running:
+                self._again.add(key)
+                return
+            self._due_at[key] = now
+            heapq.heappush(self._heap, (now, key, self._gen.get(key, 0)))
+        self._wake.set()
+
+    def _schedule_new(self, keys: list[str]) -> None:
+        now = self.clock.monotonic()
+        with self._lock:
+            for k in sorted(set(keys) - self._known):
+                log.info("canary %s found, scheduling", k)
+                self._gen[k] = self._gen.get(k, 0) + 1
+                self._due_at[k] = now
+                self._known.add(k)
+                heapq.heappush(self._heap, (now, k, self._gen[k]))
+        self._wake.set()
 
     # -- listing -----------------------------------------------------------------------------
 
     def _list(self) -> None:
         try:
-            items = self.client.items(API_VERSION, "Canary", self.namespace)
+            if self._canaries is not None and self._canaries.has_synced() and \
+                    self._canaries.available:
+                items = self._canaries.list(self.namespace)  # keys only: no copies
+            else:
+                items = self.client.items(API_VERSION, "Canary", self.namespace)
         except ApiUnavailable as e:
             self.outage.failed(e)
             return
@@ -78,10 +135,12 @@ class FlaggerController:
             for k in sorted(keys - self._known):
                 log.info("canary %s found, scheduling", k)
                 self._gen[k] = self._gen.get(k, 0) + 1
+                self._due_at[k] = now
                 heapq.heappush(self._heap, (now, k, self._gen[k]))
             for k in self._known - keys:
                 log.info("canary %s deleted, unscheduling", k)
                 self._phased.discard(k)
+                self._due_at.pop(k, None)
             self._known = keys
 
     # -- running -----------------------------------------------------------------------------
@@ -91,7 +150,12 @@ class FlaggerController:
         ns, name = key.split("/", 1)
         result: TickResult | None = None
         try:
-            result = self.runner.tick(ns, name)
+            try:
+                result = self.runner.tick(ns, name)
+            except Conflict as e:
+                # a write based on a stale read: the cache was refreshed, decide again once
+                log.info("canary %s.%s: %s; ticking again on a fresh read", name, ns, e.message)
+                result = self.runner.tick(ns, name)
             # idle ticks would flood the log; every decision that did something is logged
             log.log(logging.DEBUG if result.summary == "idle" else logging.INFO,
                     "canary %s.%s: %s (phase %s)", name, ns, result.summary,
@@ -118,17 +182,23 @@ class FlaggerController:
                     log.info("canary %s deleted, unscheduling", key)
                 self._known.discard(key)
                 self._phased.discard(key)
+                self._due_at.pop(key, None)
                 if self.metrics:
                     self.metrics.forget(name, ns)
             elif key in self._known:
+                now = self.clock.monotonic()
                 nxt = due + period
                 if key not in self._phased:
                     # canaries found together would tick in lockstep forever; shift each one
                     # once by a stable fraction of its period to spread the load
                     self._phased.add(key)
                     nxt += period * (zlib.crc32(key.encode()) % 1000) / 1000
-                if nxt < self.clock.monotonic():  # fell behind: keep cadence from now
-                    nxt = self.clock.monotonic() + period
+                if nxt < now:  # fell behind: keep cadence from now
+                    nxt = now + period
+                if key in self._again:  # kicked while it ran: once more, now
+                    self._again.discard(key)
+                    nxt = now
+                self._due_at[key] = nxt
                 heapq.heappush(self._heap, (nxt, key, gen or self._gen.get(key, 0)))
         self._wake.set()
 
@@ -138,8 +208,9 @@ class FlaggerController:
         with self._lock:
             while self._heap and self._heap[0][0] <= now:
                 t, key, gen = heapq.heappop(self._heap)
-                if key in self._running or key not in self._known or gen != self._gen.get(key):
-                    continue
+                if key in self._running or key not in self._known or \
+                        gen != self._gen.get(key) or t != self._due_at.get(key, t):
+                    continue  # running, gone, or replaced by a kick
                 self._running.add(key)
                 due.append((t, key, gen))
         return due
@@ -158,7 +229,8 @@ class FlaggerController:
                 with self._lock:
                     wait = min(next_list, self._heap[0][0] if self._heap else next_list) - now
                     if self.metrics:
-                        self.metrics.queue_depth.set(len(self._heap))
+                        # canaries waiting for their next tick (not heap entries a kick left)
+                        self.metrics.queue_depth.set(max(0, len(self._due_at) - len(self._running)))
                 for t, key, gen in due:
                     pool.submit(self._run_one, key, t, gen)
                 self._wake.clear()
@@ -174,3 +246,7 @@ class FlaggerController:
             if left <= 0:
                 return
             self._wake.wait(min(left, 0.05))
+
+
+def _interval(canary: Obj) -> object:
+    return ((canary.get("spec") or {}).get("analysis") or {}).get("interval")

@@ -128,6 +128,8 @@ class CanaryRunner:
         if spec.revert_on_deletion != finalizer.has_finalizer(canary):
             # controller.go:306 adds it; opting out removes it (controller.go:168)
             finalizer.set_finalizer(self.client, canary, spec.revert_on_deletion)
+            # the update moved the resourceVersion the status write below is guarded with
+            canary = self.client.get(API_VERSION, "Canary", name, namespace)
         status = dict(canary.get("status") or {})
         if any(c.get("type") == SPEC_CONDITION for c in status.get("conditions") or []):
             status["conditions"] = [c for c in status["conditions"]
@@ -207,7 +209,9 @@ class CanaryRunner:
                 kubernetes.promote(self.client, spec, target)
             elif isinstance(act, PostRollout):
                 post.append(act)
-        write_status(self.client, canary, d.status, api_version=API_VERSION, kind="Canary")
+        # guarded: a decision taken on a stale (cached) Canary fails with 409 and is taken again
+        write_status(self.client, canary, d.status, api_version=API_VERSION, kind="Canary",
+                     guard=True)
         for p in post:
             checksum = canary_checksum(d.status)
             for r in self.webhooks.run(spec, "post-rollout", p.phase, checksum, False):

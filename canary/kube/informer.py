@@ -84,6 +84,10 @@ class Informer:
     def has_synced(self) -> bool:
         return self._synced.is_set()
 
+    def wait_synced(self, timeout: float) -> bool:
+        """Wait (wall seconds) for the first list; whether it has arrived."""
+        return self._synced.wait(timeout)
+
     def write_through(self, obj: Obj) -> None:
         """Put what we just wrote into the cache so a controller does not act twice on a stale view.
 
@@ -169,6 +173,11 @@ class Informer:
         fresh = {key_of(o): _with_kind(o, self.api_version, self.kind) for o in items}
         with self._lock:
             old = self._items
+            for k, o in old.items():
+                # a write-through newer than the list (written while it was in flight) stays
+                f = fresh.get(k)
+                if f is not None and _uid(f) == _uid(o) and _rv_int(o) > _rv_int(f):
+                    fresh[k] = o
             self._items = dict(fresh)
         for h in self._sync_handlers:
             try:

@@ -74,9 +74,9 @@ class Env:
         self.engine: Engine | None = None
         self.recorder = RouteRecorder(self.client)
 
-    def start_engine(self, log_format: str = "text") -> Engine:
+    def start_engine(self, log_format: str = "text", args: tuple[str, ...] = ()) -> Engine:
         self.engine = Engine(self.api.kubeconfig, self.prom.url, SCALE, self.dir / "engine.log",
-                             log_format)
+                             log_format, args)
         return self.engine
 
     def apply_seed(self) -> None:
@@ -213,6 +213,55 @@ def test_promotion_records_every_weight(env: Env) -> None:
                         r'verb="patch"\} (\d+)', metrics)
     assert patches and int(patches.group(1)) >= 10, metrics  # at least one per weight step
     assert "canary_engine_queue_depth 1.0" in metrics
+
+
+def _counter(metrics: str, metric: str, **labels: str) -> float:
+    """The sum of a counter's samples whose labels include ``labels``."""
+    total = 0.0
+    for m in re.finditer(rf"^{metric}\{{([^}}]*)\}} (\S+)$", metrics, re.M):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
+
+
+def test_idle_ticks_read_nothing_from_the_api_and_a_new_interval_applies_at_once(env: Env
+                                                                                ) -> None:
+    engine = env.start_engine(args=("--watch-cache",))
+    env.apply_seed()
+    env.wait_phase("Initialized")
+    time.sleep(0.5)
+
+    def scrape() -> str:
+        return requests.get(engine.metrics_url + "/metrics", timeout=5).text
+
+    before = scrape()
+    time.sleep(2.0)  # ten 0.2s intervals
+    after = scrape()
+    ticks = (_counter(after, "flagger_canary_duration_seconds_count", name="podinfo")
+             - _counter(before, "flagger_canary_duration_seconds_count", name="podinfo"))
+    assert ticks >= 5, after
+    for verb in ("get", "list"):  # the watch delivered everything these ticks looked at
+        assert _counter(after, "canary_engine_api_requests_total", verb=verb) == \
+            _counter(before, "canary_engine_api_requests_total", verb=verb), after
+
+    # a new interval takes effect at once (Flagger restarts the canary's job): with 10m (12s
+    # here) a new image waits; set back to 10s, the next tick runs now and finds it
+    def interval(value: str) -> None:
+        def write() -> dict:
+            c = env.canary()
+            c["spec"]["analysis"]["interval"] = value
+            return env.client.update(c)
+
+        retry_on_conflict(write)
+
+    interval("10m")
+    time.sleep(0.5)
+    env.set_image("1.7.1")
+    time.sleep(1.0)
+    assert env.phase() == "Initialized"
+    interval("10s")
+    env.wait_phase("Progressing", timeout=4)
 
 
 def test_failing_metric_rolls_back(env: Env) -> None:

@@ -94,13 +94,13 @@ class FakePrometheus(Peer):
 
 class Engine:
     def __init__(self, kubeconfig: Path, prom: str, scale: float, log: Path,
-                 log_format: str = "text") -> None:
+                 log_format: str = "text", args: tuple[str, ...] = ()) -> None:
         self.log_path = log
         self.log = open(log, "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [PY, "-m", "canary.controller.main", "--kubeconfig", str(kubeconfig),
              "--metrics-address-override", prom, "--time-scale", str(scale), "--namespace", "test",
-             "--log-format", log_format],
+             "--log-format", log_format, *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         m = re.search(r"127\.0\.0\.1:(\d+)/metrics", line)
