@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 import yaml
 from support.apiserver import ApiServer
+from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
 from canary.cli import rollouts as rollouts_cli
 from canary.clock import Clock
 from canary.controller.argo_loop import RolloutController
-from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 from canary.spec.rollout import expected_route_weights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,20 +95,7 @@ class Cluster:
     def _kubelet(self, stop: threading.Event) -> None:
         """Make every ReplicaSet's pods ready at once, as a perfect node agent would."""
         while not stop.is_set():
-            try:
-                for rs in self.client.items("apps/v1", "ReplicaSet", self.ns):
-                    n = rs["spec"].get("replicas", 1)
-                    st = rs.get("status") or {}
-                    if st.get("availableReplicas", 0) != n or st.get("replicas", 0) != n:
-                        rs["status"] = {"replicas": n, "readyReplicas": n,
-                                        "availableReplicas": n,
-                                        "observedGeneration": rs["metadata"].get("generation")}
-                        try:
-                            self.client.update_status(rs)
-                        except Conflict:
-                            pass
-            except (ApiError, ApiUnavailable):
-                pass
+            make_replicasets_ready(self.client, self.ns)
             stop.wait(0.03)
 
     def _record(self, stop: threading.Event) -> None:

@@ -28,11 +28,12 @@ from typing import Any
 import pytest
 import yaml
 from support.apiserver import ApiServer
+from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
 from canary.cli import rollouts as rollouts_cli
 from canary.controller.argo_drill import KILL_ENV, LOG_ENV, split_spec
-from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import ApiError, ApiUnavailable, KubeClient
 from canary.spec.rollout import parse_rollout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,20 +121,7 @@ class Drill:
     def _kubelet(self) -> None:
         """Every ReplicaSet's pods exist and are ready as soon as it asks for them."""
         while not self.stop.is_set():
-            try:
-                for rs in self.client.items("apps/v1", "ReplicaSet", self.ns):
-                    n = rs["spec"].get("replicas", 1)
-                    st = rs.get("status") or {}
-                    if st.get("availableReplicas", 0) != n or st.get("replicas", 0) != n:
-                        rs["status"] = {"replicas": n, "readyReplicas": n,
-                                        "availableReplicas": n,
-                                        "observedGeneration": rs["metadata"].get("generation")}
-                        try:
-                            self.client.update_status(rs)
-                        except Conflict:
-                            pass
-            except TRANSIENT:
-                pass
+            make_replicasets_ready(self.client, self.ns)
             self.stop.wait(0.03)
 
     def _record(self) -> None:
