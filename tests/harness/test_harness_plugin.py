@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,7 +121,12 @@ def test_every_step_in_the_repo_features_is_defined(tmp_path):
     feats = [REPO / "features", REPO / "tests" / "support" / "features", REPO / "docs" / "examples"]
     p = run_pytest(REPO, "--generate-missing", *sum((["--feature", str(f)] for f in feats), []),
                    "--report-dir", str(tmp_path), *map(str, feats))
-    assert "is not defined" not in p.stdout, p.stdout
+    # --generate-missing reads a Scenario Outline's steps before its Examples fill them in, so
+    # a typed parameter (`{pods:d}`) cannot match `<pods>` there; those steps are checked when
+    # the outline's scenarios run (every feature runs in this suite)
+    missing = [line for line in p.stdout.splitlines() if "is not defined" in line
+               and not re.search(r"<[a-z_]+>", line.split(" is not defined")[0])]
+    assert not missing, "\n".join(missing)
     assert p.returncode in (0, 5), p.stdout + p.stderr
 
 
