@@ -116,6 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state["unavailable"] = impossible
     for tag in IMPLEMENTATION_TAGS:
         config.addinivalue_line("markers", f"{tag}: feature claimed by an implementation")
+    config.addinivalue_line("markers", "serial: the scenario runs alone on the environment "
+                                       "(pytest -n: it changes what every scenario uses)")
     for name in FIXTURE_MODULES + STEP_MODULES:  # usable by scenarios() even when not asked
         if config.pluginmanager.get_plugin(name) is None:
             config.pluginmanager.register(importlib.import_module(name), name)
