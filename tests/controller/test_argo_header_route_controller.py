@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import yaml
 from support.apiserver import ApiServer
+from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
 from canary.clock import Clock
 from canary.controller.argo_loop import RolloutController
-from canary.kube.client import ApiError, ApiUnavailable, Conflict, KubeClient
+from canary.kube.client import KubeClient
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "fixtures" / "manifests"
 ROUTE_API = "gateway.networking.k8s.io/v1"
@@ -40,18 +41,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeClient]:
 
 def _kubelet(client: KubeClient, ns: str, stop: threading.Event) -> None:
     while not stop.is_set():
-        try:
-            for rs in client.items("apps/v1", "ReplicaSet", ns):
-                n = rs["spec"].get("replicas", 1)
-                if (rs.get("status") or {}).get("availableReplicas", 0) != n:
-                    rs["status"] = {"replicas": n, "readyReplicas": n, "availableReplicas": n,
-                                    "observedGeneration": rs["metadata"].get("generation")}
-                    try:
-                        client.update_status(rs)
-                    except Conflict:
-                        pass
-        except (ApiError, ApiUnavailable):
-            pass
+        make_replicasets_ready(client, ns)
         stop.wait(0.03)
 
 

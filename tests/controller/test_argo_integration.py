@@ -7,7 +7,6 @@ through a watch, as a user running `kubectl get httproute -w` would see them.
 
 from __future__ import annotations
 
-import copy
 import io
 import logging
 import threading
@@ -17,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from support.apiserver import ApiServer
+from support.argo_seed import corrected_rollout_docs
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
@@ -56,16 +55,7 @@ class Cluster:
         self.weights: list[int] = []
         self.threads: list[threading.Thread] = []
         client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        for doc in yaml.safe_load_all((MANIFESTS / "argo-rollout-corrected.yaml").read_text()):
-            doc = copy.deepcopy(doc)
-            doc["metadata"]["namespace"] = ns
-            if doc["kind"] == "HTTPRoute":
-                doc["spec"]["parentRefs"][0]["namespace"] = ns
-                for ref in doc["spec"]["rules"][0]["backendRefs"]:
-                    ref["namespace"] = ns
-            if doc["kind"] == "Rollout":
-                doc["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"][
-                    "argoproj-labs/gatewayAPI"]["namespace"] = ns
+        for doc in corrected_rollout_docs(ns):
             if doc["kind"] == "Service":
                 doc["spec"]["ports"][0]["port"] = service_port
                 doc["spec"]["ports"][0]["targetPort"] = service_port

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from support.apiserver import ApiServer
+from support.argo_seed import corrected_rollout_docs
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
@@ -69,16 +69,8 @@ class Drill:
         self.weights: list[int] = []
         self.engines: list[subprocess.Popen[bytes]] = []
         client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        for doc in yaml.safe_load_all((MANIFESTS / "argo-rollout-corrected.yaml").read_text()):
-            doc = copy.deepcopy(doc)
-            doc["metadata"]["namespace"] = ns
-            if doc["kind"] == "HTTPRoute":
-                doc["spec"]["parentRefs"][0]["namespace"] = ns
-                for ref in doc["spec"]["rules"][0]["backendRefs"]:
-                    ref["namespace"] = ns
+        for doc in corrected_rollout_docs(ns):
             if doc["kind"] == "Rollout":
-                doc["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"][
-                    "argoproj-labs/gatewayAPI"]["namespace"] = ns
                 self.seed = doc
             client.create(doc)
         self.old_hash = parse_rollout(self.seed).pod_hash
