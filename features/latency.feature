@@ -85,7 +85,10 @@ Feature: A slow release is rolled back on p99 latency, at any time scale
     # the first check may find no canary answer scraped yet; the others judge the latency
     And the canary "podinfo" in namespace "test" halted on "latency-p99" above its threshold at least 3 times
     And Linkerd saw a p99 latency above 1000 ms for deployment "podinfo" in namespace "test" during the rollout of canary "podinfo"
-    And Linkerd saw a p50 latency at least 100 ms for deployment "podinfo" in namespace "test" during the rollout of canary "podinfo"
+    # not the p50: podinfo draws one delay per second and 1 second in 5 waits 0 s, while
+    # slow_cooker's workers wait for each answer, so the fast seconds hold about half of the
+    # answers (54 % and more were measured; on a cluster too) and p50 can be milliseconds
+    And Linkerd saw a p90 latency at least 1000 ms for deployment "podinfo" in namespace "test" during the rollout of canary "podinfo"
     And Linkerd saw a p99 latency below 500 ms for deployment "podinfo-primary" in namespace "test" during the rollout of canary "podinfo"
     And the HTTPRoute "podinfo" in namespace "test" sends 100% to "podinfo-primary" and 0% to "podinfo-canary"
     And the deployment "podinfo-primary" in namespace "test" runs image "quay.io/stefanprodan/podinfo:1.7.0"

@@ -68,10 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--leader-election-namespace", default=None,
                    help="namespace of the Lease (default: the pod's namespace, else "
                         "kube-system)")
-    p.add_argument("--watch-cache", action="store_true",
+    p.add_argument("--watch-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="not a Flagger flag: serve the loops' reads from watch-backed caches "
-                        "(canary/kube/cache.py; off by default until features/latency.feature "
-                        "passes with it)")
+                        "(canary/kube/cache.py; on by default, --no-watch-cache reads every "
+                        "object from the API each tick)")
     # accepted for Flagger's and Argo's own Deployment args; no effect here
     p.add_argument("--log-level", default="info", help=argparse.SUPPRESS)
     p.add_argument("--include-label-prefix", default="", help=argparse.SUPPRESS)

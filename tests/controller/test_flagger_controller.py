@@ -227,7 +227,7 @@ def _counter(metrics: str, metric: str, **labels: str) -> float:
 
 def test_idle_ticks_read_nothing_from_the_api_and_a_new_interval_applies_at_once(env: Env
                                                                                 ) -> None:
-    engine = env.start_engine(args=("--watch-cache",))
+    engine = env.start_engine()
     env.apply_seed()
     env.wait_phase("Initialized")
     time.sleep(0.5)
