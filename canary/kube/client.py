@@ -1,7 +1,8 @@
 """A small dynamic Kubernetes REST client shared by the engine, the node agent and the harness.
 
-It speaks plain REST over ``requests`` so that custom resources (Canary, HTTPRoute, Rollout) are
-first-class, and it works the same against the sandbox API server, kind and real clusters.
+It speaks plain REST over pooled urllib3 connections (:mod:`canary.transport`) so that custom
+resources (Canary, HTTPRoute, Rollout) are first-class, and it works the same against the sandbox
+API server, kind and real clusters.
 Objects are plain dicts, exactly as the API returns them.
 """
 
@@ -14,8 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 import yaml
+
+from canary.transport import Pool, Response, TransportError
 
 Obj = dict[str, Any]
 
@@ -231,15 +233,6 @@ def request_verb(method: str, path: str, params: dict | None = None) -> tuple[st
     return verb, resource
 
 
-def _reason(e: requests.RequestException) -> str:
-    """The root cause of a connection failure in a few words, not urllib3's whole chain."""
-    cause: BaseException = e
-    while cause.__cause__ is not None or cause.__context__ is not None:
-        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
-    text = _one_line(cause)
-    return text.split("] ", 1)[-1] if text.startswith("[Errno") else text[:160]
-
-
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
@@ -250,7 +243,7 @@ class KubeClient:
     def __init__(self, config: KubeConfig, timeout: float = 10.0) -> None:
         self.config = config
         self.timeout = timeout
-        self._local = threading.local()
+        self._pool = Pool(config.verify, config.cert)
         self._resources: dict[tuple[str, str], Resource] = {}
         self._lock = threading.Lock()
         # (verb, resource, HTTP status or 0 when unreachable) per request: the engine's cost
@@ -262,35 +255,22 @@ class KubeClient:
 
     # -- transport -------------------------------------------------------------------------
 
-    @property
-    def _session(self) -> requests.Session:
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = requests.Session()
-            # environment proxy lookups cost a quarter of the engine's CPU per tick; API servers
-            # are reached directly (verify and cert are passed per request)
-            s.trust_env = False
-            self._local.session = s
-        if self.config.token and s.headers.get("Authorization") != f"Bearer {self.config.token}":
-            s.headers["Authorization"] = f"Bearer {self.config.token}"
-        return s
-
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
                 content_type: str = "application/json", stream: bool = False,
-                timeout: float | None = None) -> requests.Response:
-        data = None if body is None else json.dumps(body)
-        headers = {"Content-Type": content_type, "Accept": "application/json"}
+                timeout: float | None = None) -> Response:
+        data = None if body is None else json.dumps(body).encode()
         for attempt in (1, 2):
+            headers = {"Content-Type": content_type, "Accept": "application/json"}
+            if self.config.token:
+                headers["Authorization"] = f"Bearer {self.config.token}"
             try:
-                # verify/cert per request: a session's own would lose to REQUESTS_CA_BUNDLE
-                resp = self._session.request(method, self.config.server + path, data=data,
-                                             params=params, headers=headers, stream=stream,
-                                             timeout=timeout or self.timeout,
-                                             verify=self.config.verify, cert=self.config.cert)
-            except requests.RequestException as e:
+                resp = self._pool.request(method, self.config.server + path, body=data,
+                                          params=params, headers=headers, stream=stream,
+                                          timeout=timeout or self.timeout)
+            except TransportError as e:
                 self._observe(method, path, params, 0)
-                raise ApiUnavailable(f"API server {self.config.server} unreachable: "
-                                     f"{_reason(e)}") from e
+                raise ApiUnavailable(f"API server {self.config.server} unreachable: {e}") \
+                    from e
             self._observe(method, path, params, resp.status_code)
             if resp.status_code == 401 and attempt == 1 and self._refresh_token():
                 continue  # an exec plugin's token expired: ask it again, once
@@ -313,7 +293,7 @@ class KubeClient:
             return False
         if not token or token == self.config.token:
             return False
-        self.config.token = token  # every thread's session picks it up on its next request
+        self.config.token = token  # every thread's next request sends it
         return True
 
     def _json(self, method: str, path: str, **kw: Any) -> Obj:
@@ -450,13 +430,13 @@ class KubeClient:
                     raise _ERRORS.get(code, ApiError)(code, st.get("reason", ""),
                                                       st.get("message", ""), st)
                 yield ev["type"], ev["object"]
-        except requests.RequestException as e:
+        except TransportError as e:
             raise ApiUnavailable(f"watch on {r.plural} broken: {e}") from e
         finally:
             resp.close()
 
 
-def _error(resp: requests.Response) -> ApiError:
+def _error(resp: Response) -> ApiError:
     try:
         body = resp.json()
     except ValueError:

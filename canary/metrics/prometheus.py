@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+from canary import transport
 
 _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -69,22 +69,23 @@ def render(query: str, model: TemplateModel, template: str = "query") -> str:
 
 class PrometheusProvider:
     def __init__(self, address: str, headers: dict[str, list[str]] | None = None,
-                 timeout: float = 5.0, session: requests.Session | None = None,
+                 timeout: float = 5.0, pool: transport.Pool | None = None,
                  token: str | None = None) -> None:
         self.address = address.rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.pool = pool or transport.SHARED  # kept-alive connections across ticks
         self.headers = {k: ", ".join(v) for k, v in (headers or {}).items()}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def _get(self, query: str) -> requests.Response:
+    def _get(self, query: str) -> transport.Response:
         """The instant query; each caller words the errors as its upstream does."""
         try:
-            return self.session.get(f"{self.address}/api/v1/query", params={"query": query},
-                                    headers=self.headers, timeout=self.timeout)
-        except requests.RequestException as e:
-            raise QueryError(f"request to {self.address} failed: {_short(e)}") from e
+            return self.pool.request("GET", f"{self.address}/api/v1/query",
+                                     params={"query": query}, headers=self.headers,
+                                     timeout=self.timeout)
+        except transport.TransportError as e:
+            raise QueryError(f"request to {self.address} failed: {e}") from e
 
     def run_query(self, query: str) -> float:
         resp = self._get(re.sub(r"\s+", " ", query).strip())
@@ -142,14 +143,9 @@ class PrometheusProvider:
             return False
 
 
-def _api_error(resp: requests.Response) -> str:
+def _api_error(resp: transport.Response) -> str:
     try:
         return str(resp.json().get("error") or resp.text.strip()[:300])
     except ValueError:
         return resp.text.strip()[:300]
 
-
-def _short(e: Exception) -> str:
-    text = str(e)
-    m = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-    return m.group(1).strip() if m else text[:200]
