@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
+from urllib3.connectionpool import connection_from_url
 
 MAX_CONNECTIONS = 64  # per host: the engine's workers plus one long watch per informer
 
@@ -105,24 +107,43 @@ class Pool:
             tls["ca_certs"] = verify if isinstance(verify, str) else _default_cas()
         if cert:
             tls["cert_file"], tls["key_file"] = cert
-        # no retries: a failure is the caller's answer, as with requests' defaults
-        self._pm = urllib3.PoolManager(maxsize=MAX_CONNECTIONS, block=False,
-                                       retries=urllib3.Retry(0, read=False, redirect=False),
-                                       **tls)
+        self._tls = tls
+        self._hosts: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._lock = threading.Lock()
 
     def request(self, method: str, url: str, *, body: bytes | None = None,
                 headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
                 timeout: float = 10.0, stream: bool = False) -> Response:
+        if not url.startswith(("http://", "https://")):
+            raise TransportError(f"unsupported URL {url!r}: the scheme must be http or https")
+        scheme, _, host, *rest = url.split("/", 3)
+        path = "/" + (rest[0] if rest else "")
         if params:
-            url += ("&" if "?" in url else "?") + urlencode(
+            path += ("&" if "?" in path else "?") + urlencode(
                 {k: v for k, v in params.items() if v is not None})
         try:
-            raw = self._pm.request(method, url, body=body, headers=headers,
-                                   timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                                   preload_content=not stream, redirect=False)
-        except urllib3.exceptions.HTTPError as e:
+            raw = self._host(f"{scheme}//{host}").urlopen(
+                method, path, body=body, headers=headers,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                preload_content=not stream, redirect=False, assert_same_host=False)
+        except (urllib3.exceptions.HTTPError, ValueError) as e:
             raise TransportError(root_cause(e)) from e
         return Response(raw, stream)
+
+    def _host(self, base: str) -> urllib3.HTTPConnectionPool:
+        """The connection pool of one scheme://host:port, made on first use."""
+        pool = self._hosts.get(base)
+        if pool is None:
+            with self._lock:
+                pool = self._hosts.get(base)
+                if pool is None:
+                    # no retries: a failure is the caller's answer, as with requests' defaults
+                    pool = connection_from_url(
+                        base, maxsize=MAX_CONNECTIONS, block=False,
+                        retries=urllib3.Retry(0, read=False, redirect=False),
+                        **(self._tls if base.startswith("https:") else {}))
+                    self._hosts[base] = pool
+        return pool
 
 
 def _default_cas() -> str | None:

@@ -33,6 +33,9 @@ class Peer:
         peer = self
 
         class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Prometheus and webhook servers
+            disable_nagle_algorithm = True  # as Go servers: no delayed-ACK wait per answer
+
             def _handle(self) -> None:
                 url = urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
