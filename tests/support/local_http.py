@@ -4,6 +4,7 @@ Prometheus answers). A peer records every request and answers with what its func
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,8 @@ class Peer:
 
     def __init__(self, answer: Answer) -> None:
         self.calls: list[tuple[str, str, dict[str, list[str]], Any]] = []
+        self._open: set[socket.socket] = set()  # kept-alive connections, closed by stop()
+        self._lock = threading.Lock()
         peer = self
 
         class H(BaseHTTPRequestHandler):
@@ -57,11 +60,28 @@ class Peer:
 
             do_GET = do_POST = _handle  # noqa: N815
 
+            def setup(self) -> None:
+                super().setup()
+                with peer._lock:
+                    peer._open.add(self.connection)
+
+            def finish(self) -> None:
+                with peer._lock:
+                    peer._open.discard(self.connection)
+                super().finish()
+
             def log_message(self, *a: object) -> None:
                 pass
 
         self.httpd, self.url = serve(H)
 
     def stop(self) -> None:
+        """Stop as a killed server does: no new connections, the open ones cut."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self._lock:
+            for conn in list(self._open):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
