@@ -3,6 +3,7 @@
     .venv/bin/python bench/engine_bench.py [--canaries 100] [--interval 1] [--workload both]
         [--variants cached,baseline] [--pure-ticks 20000]
     .venv/bin/python bench/engine_bench.py --acceptance   # 100 at 1 s, then 1000 at 10 s
+    .venv/bin/python bench/engine_bench.py --controller argo [--rollouts 100] [--interval 1]
 
 1. The pure Flagger decision function: CPU microseconds per tick over whole rollouts.
 2. The real controller against a sandbox API server (separate process), with a readiness
@@ -16,6 +17,11 @@
    tick, which writes the route, the status and an Event each tick). Reported: the engine's
    CPU share of one core, API requests per tick (by verb), tick lateness p50/p99 (start time
    minus due time), resident memory per canary; then cached/baseline ratios.
+3. ``--controller argo``: N Rollouts (basic canary, setWeight 10..90 with a pause of one
+   interval between steps, an instant kubelet for their ReplicaSets) under the Rollout loop with
+   the caches: ``steady`` (every Rollout Healthy) and ``progressing`` (every Rollout moving one
+   step per interval). Reported: CPU share, reconciles and API requests per Rollout per
+   interval; a loop that reconciled every Rollout on every event would show N reconciles.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from support.flagger_sandbox import ApiServer, FakePrometheus, ReadinessSimulato
 from support.flagger_world import World  # noqa: E402
 
 from canary.clock import Clock  # noqa: E402
+from canary.controller.argo_loop import RolloutController  # noqa: E402
 from canary.controller.flagger_loop import FlaggerController  # noqa: E402
 from canary.kube.cache import CachedClient, copy_obj  # noqa: E402
 from canary.kube.client import KubeClient, KubeConfig, request_verb, retry_on_conflict  # noqa: E402,E501
@@ -245,6 +252,131 @@ def variant(n: int, interval: float, variant_name: str, workloads: list[str],
     return out
 
 
+def rollout(i: int) -> dict:
+    steps: list[dict] = []
+    for w in range(10, 100, 10):
+        steps += [{"setWeight": w}, {"pause": {"duration": "10s"}}]
+    labels = {"app": f"ro{i}"}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": f"ro{i}", "namespace": NS},
+            "spec": {"replicas": 10, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": "img:1"}]}},
+                     "strategy": {"canary": {"steps": steps}}}}
+
+
+class InstantKubelet(threading.Thread):
+    """Every ReplicaSet's pods ready at once, from a ReplicaSet watch."""
+
+    def __init__(self, client: KubeClient, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.client, self.stop_event = client, stop
+
+    def run(self) -> None:
+        def ready(typ: str, rs: dict, _old: object) -> None:
+            n = rs["spec"].get("replicas", 1)
+            st = rs.get("status") or {}
+            if typ == "DELETED" or (st.get("availableReplicas") == n and st.get("replicas") == n):
+                return
+            rs = copy_obj(rs)
+            rs["status"] = {"replicas": n, "readyReplicas": n, "availableReplicas": n,
+                            "observedGeneration": rs["metadata"].get("generation")}
+            try:
+                self.client.update_status(rs)
+            except Exception:  # noqa: BLE001,S110 - a newer version follows on the watch
+                pass
+
+        inf = Informer(self.client, "apps/v1", "ReplicaSet", self.stop_event, NS)
+        inf.add_handler(ready)
+        inf.start()
+        self.stop_event.wait()
+
+
+def argo_variant(n: int, interval: float, workloads: list[str], seconds: float) -> dict:
+    """The Rollout loop over ``n`` Rollouts, with the caches; returns its figures."""
+    out: dict = {"variant": "argo", "canaries": n, "interval": interval}
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as d:
+        api = ApiServer(Path(d))
+        stop = threading.Event()
+        try:
+            c = api.client
+            c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+            for i in range(n):
+                c.create(rollout(i))
+            InstantKubelet(KubeClient(KubeConfig.load(str(api.kubeconfig))), stop).start()
+            counting = CountingClient(KubeConfig.load(str(api.kubeconfig)))
+            rss0 = rss_bytes()
+            ctl = RolloutController(CachedClient(counting, stop, NS), Clock(interval / 10), NS,
+                                    logging.getLogger("bench.argo"))
+            reconciles = [0]
+            one = ctl.reconcile
+
+            def counted(*a, **kw):  # type: ignore[no-untyped-def]
+                reconciles[0] += 1
+                return one(*a, **kw)
+
+            ctl.reconcile = counted  # type: ignore[method-assign]
+            threading.Thread(target=ctl.run, args=(stop,), daemon=True).start()
+
+            def phases() -> Counter[str]:
+                return Counter((x.get("status") or {}).get("phase", "")
+                               for x in c.items("argoproj.io/v1alpha1", "Rollout", NS))
+
+            def until(phase: str, timeout: float) -> None:
+                end = time.monotonic() + timeout
+                while time.monotonic() < end and phases()[phase] < n:
+                    time.sleep(0.5)
+
+            def measure() -> dict:
+                before, r0 = Counter(counting.by_verb), reconciles[0]
+                cpu0, wall0 = time.process_time(), time.monotonic()
+                time.sleep(seconds)
+                cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+                verbs = Counter(counting.by_verb)
+                verbs.subtract(before)
+                per = n * wall / interval  # Rollout-intervals in the window
+                return {"wall": wall, "cpu_share": cpu / wall,
+                        "reconciles_per_rollout_interval": (reconciles[0] - r0) / per,
+                        "requests_per_rollout_interval": sum(verbs.values()) / per,
+                        "by_verb": {f"{v} {r}": k / per for (v, r), k in verbs.most_common()
+                                    if k > 0}}
+
+            until("Healthy", 60 + n * 0.2)
+            out["initialized"] = phases()["Healthy"]
+            time.sleep(interval * 1.5)
+            if "steady" in workloads:
+                out["steady"] = measure()
+            if "progressing" in workloads:
+                for i in range(n):
+                    def bump(i: int = i) -> dict:
+                        ro = c.get("argoproj.io/v1alpha1", "Rollout", f"ro{i}", NS)
+                        ro["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
+                        return c.update(ro)
+
+                    retry_on_conflict(bump)
+                time.sleep(interval * 2.5)
+                out["progressing"] = measure()
+                out["progressing"]["phases"] = dict(phases())
+            out["rss_per_canary_kb"] = (rss_bytes() - rss0) / n / 1024
+        finally:
+            stop.set()
+            api.stop()
+    return out
+
+
+def show_argo(fig: dict) -> None:
+    print(f"  Rollout loop: {fig['canaries']} Rollouts, one step every {fig['interval']:g}s, "
+          f"{fig['initialized']} Healthy; RSS per Rollout {fig['rss_per_canary_kb']:.0f} KiB")
+    for w in ("steady", "progressing"):
+        if w in fig:
+            m = fig[w]
+            top = ", ".join(f"{k} {v:.2f}" for k, v in list(m["by_verb"].items())[:6])
+            print(f"    {w:11s}: CPU {m['cpu_share'] * 100:.1f}% of one core, per Rollout per "
+                  f"interval {m['reconciles_per_rollout_interval']:.2f} reconciles, "
+                  f"{m['requests_per_rollout_interval']:.2f} API requests ({top or '-'})"
+                  + (f"; phases {m['phases']}" if "phases" in m else ""))
+
+
 def show(fig: dict) -> None:
     print(f"  {fig['variant']}: {fig['canaries']} canaries at {fig['interval']:g}s, "
           f"{fig['initialized']} initialized; RSS per canary {fig['rss_per_canary_kb']:.0f} KiB")
@@ -298,7 +430,8 @@ def controller_bench(n: int, interval: float, variants: list[str], workloads: li
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--canaries", type=int, default=100)
+    p.add_argument("--canaries", "--rollouts", type=int, default=100)
+    p.add_argument("--controller", choices=("flagger", "argo"), default="flagger")
     p.add_argument("--interval", type=float, default=1.0,
                    help="wall seconds between a canary's ticks (default 1)")
     p.add_argument("--seconds", type=float, default=None,
@@ -316,9 +449,27 @@ def main() -> int:
         return helper(args.helper)
     logging.basicConfig(level=logging.WARNING)
     workloads = [w for w in args.workload.split(",") if w]
+    if args.variant == "argo":
+        print(json.dumps(argo_variant(args.canaries, args.interval, workloads,
+                                      args.seconds or 10.0)), flush=True)
+        return 0
     if args.variant:
         print(json.dumps(variant(args.canaries, args.interval, args.variant, workloads,
                                  args.seconds or 10.0)), flush=True)
+        return 0
+    if args.controller == "argo":
+        secs = args.seconds or max(10.0, 3 * args.interval)
+        print(f"Rollout loop: {args.canaries} Rollouts (time scale {args.interval / 10:g})",
+              flush=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--variant", "argo", "--canaries", str(args.canaries),
+             "--interval", str(args.interval), "--seconds", str(secs),
+             "--workload", ",".join(workloads)], capture_output=True, text=True, cwd=REPO)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            print(f"  failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+            return 1
+        show_argo(json.loads(lines[-1]))
         return 0
     variants = ["baseline"] if args.no_cache else [v for v in args.variants.split(",") if v]
     if args.pure_ticks:

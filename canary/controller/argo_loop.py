@@ -4,8 +4,13 @@ Each pass lists the Rollouts and their ReplicaSets, asks the pure engine
 (:func:`canary.engine.argo.reconcile`) what to do, performs the actions (ReplicaSets, Service
 selectors, HTTPRoute weights), writes the status with optimistic concurrency and then records the
 events. All state lives in the Rollout's status and the ReplicaSets' annotations, so the loop
-can be killed and restarted at any moment. Watches on Rollouts and ReplicaSets wake the loop;
-timed pauses and scale-down deadlines wake it through the engine's requeue hint.
+can be killed and restarted at any moment.
+
+A work queue of Rollouts, as Argo's controller has (rollout/controller.go enqueues a Rollout for
+its own events and for its ReplicaSets' and AnalysisRuns' through their ownerReferences): a
+watch event reconciles only the Rollout it concerns, a requeue hint (timed pause, scale-down
+deadline, analysis interval) only its own Rollout at its own time, and every RESYNC seconds all
+of them. One engine serves a cluster's Rollouts without a pass over all of them per event.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ COMPONENT = "rollouts-controller"
 RESYNC = 30.0  # spec seconds between full passes when nothing wakes the loop
 RETRY = 2.0  # spec seconds before retrying after an API error
 
+Key = tuple[str, str]  # (namespace, name) of a Rollout
+
 
 class RolloutController:
     def __init__(self, client: KubeClient, clock: Clock, namespace: str | None,
@@ -64,6 +71,10 @@ class RolloutController:
         self.analysis = AnalysisRuns(client, clock, self.recorder, log, resolve_url,
                                      metrics_server)
         self._wake = threading.Event()
+        self._queue_lock = threading.Lock()
+        self._queued: set[Key] = set()  # Rollouts a watch event named since the last pass
+        self._due: dict[Key, float] = {}  # requeue hints, in clock.monotonic() seconds
+        self._full_due = 0.0  # when every Rollout is reconciled again (resync)
         self.outage = Outage(self.log)
         self._missing_crd_logged = False
         self._known: set[str] = set()  # Rollout uids this process has seen
@@ -74,64 +85,112 @@ class RolloutController:
     def run(self, stop: threading.Event) -> None:
         threading.Thread(target=self._relay_stop, args=(stop,), daemon=True,
                          name="rollouts-stop").start()
-        # Watches only wake the loop (each pass reads what it acts on); they resume from the
-        # last resourceVersion, so a quiet cluster costs no relists.
+        # Watches name the Rollout to reconcile (each pass reads what it acts on from the
+        # cache); they resume from the last resourceVersion, so a quiet cluster costs nothing.
         for kind, api in (("Rollout", API), ("ReplicaSet", "apps/v1"), ("AnalysisRun", API)):
             inf = shared_informer(self.client, api, kind, stop, self.namespace, watch_timeout=20)
-            inf.add_handler(lambda _t, _o, _old: self._wake.set())
+            owner = _key if kind == "Rollout" else _owner_rollout
+            inf.add_handler(lambda _t, obj, _old, owner=owner: self._enqueue(owner(obj)))
         while not stop.is_set():
             self._wake.clear()
+            keys = self._take()
             try:
-                wait = self.reconcile_all()
+                self.reconcile_all(keys)
                 self.outage.ok()
             except ApiUnavailable as e:
                 self.outage.failed(e)
-                wait = RETRY
+                self._retry(keys)
             except ApiError as e:
                 self.log.warning("rollouts: %s", e)
-                wait = RETRY
+                self._retry(keys)
             except Exception:  # noqa: BLE001 - one bad pass must not kill the engine thread
                 self.log.exception("rollouts: reconcile pass failed")
-                wait = RETRY
+                self._retry(keys)
             if stop.is_set():
                 break
-            self.clock.wait(self._wake, min(wait, RESYNC))
+            self.clock.wait(self._wake, self._until_next())
 
     def _relay_stop(self, stop: threading.Event) -> None:
         stop.wait()
         self._wake.set()
 
+    # -- the queue ----------------------------------------------------------------------------
+
+    def _enqueue(self, key: Key | None) -> None:
+        if key is None:
+            return
+        with self._queue_lock:
+            self._queued.add(key)
+        self._wake.set()
+
+    def _take(self) -> set[Key] | None:
+        """The Rollouts to reconcile now: those named by events or due; None means all."""
+        now = self.clock.monotonic()
+        with self._queue_lock:
+            if now >= self._full_due:
+                self._queued.clear()
+                self._due.clear()
+                self._full_due = now + self.clock.scaled(RESYNC)
+                return None
+            keys = self._queued | {k for k, t in self._due.items() if t <= now}
+            self._queued.clear()
+            for k in keys:
+                self._due.pop(k, None)
+            return keys
+
+    def _requeue(self, key: Key, spec_seconds: float) -> None:
+        at = self.clock.monotonic() + self.clock.scaled(max(spec_seconds, 0.0))
+        with self._queue_lock:
+            self._due[key] = min(at, self._due.get(key, at))
+
+    def _retry(self, keys: set[Key] | None) -> None:
+        if keys is None:
+            with self._queue_lock:
+                self._full_due = self.clock.monotonic() + self.clock.scaled(RETRY)
+            return
+        for k in keys:
+            self._requeue(k, RETRY)
+
+    def _until_next(self) -> float:
+        """Spec seconds until the earliest requeue hint or the next resync."""
+        with self._queue_lock:
+            at = min([self._full_due, *self._due.values()])
+        return max(0.0, (at - self.clock.monotonic()) / self.clock.scale)
+
     # -- one pass -----------------------------------------------------------------------------
 
-    def reconcile_all(self) -> float:
-        """Reconcile every Rollout once; return spec seconds until the next pass is due."""
+    def reconcile_all(self, keys: set[Key] | None = None) -> None:
+        """Reconcile the Rollouts ``keys`` names (None: every one) once; their requeue hints
+        go into the queue."""
         try:
-            rollouts = self.client.items(API, "Rollout", self.namespace)
+            if keys is None:
+                rollouts = self.client.items(API, "Rollout", self.namespace)
+            else:
+                rollouts = [ro for ns, name in sorted(keys)
+                            if (ro := self.client.get_or_none(API, "Rollout", name, ns))]
         except NotFound:
             if not self._missing_crd_logged:
                 self.log.info("rollouts: %s Rollout not served (CRD not installed); waiting", API)
                 self._missing_crd_logged = True
             self.client.forget_resources()
-            return RESYNC / 3
+            with self._queue_lock:
+                self._full_due = self.clock.monotonic() + self.clock.scaled(RESYNC / 3)
+            return
         self._missing_crd_logged = False
         by_ns: dict[str, list[Obj]] = {}
         runs_by_ns: dict[str, list[Obj]] = {}
-        wait = RESYNC
         for ro in rollouts:
             ns = ro["metadata"].get("namespace") or "default"
             if ns not in by_ns:
                 by_ns[ns] = self.client.items("apps/v1", "ReplicaSet", ns)
-                runs_by_ns[ns], due = self._measure_runs(ns)
-                if due is not None:
-                    wait = min(wait, due)
+                runs_by_ns[ns] = self._measure_runs(ns)
             self._added_to_informer(ro)
             try:
                 due = self.reconcile(ro, by_ns[ns], runs_by_ns[ns])
             except Conflict:
                 due = 0.0
             if due is not None:
-                wait = min(wait, due)
-        return wait
+                self._requeue(_key(ro), due)
 
     def _added_to_informer(self, ro: Obj) -> None:
         """Argo records RolloutAddedToInformer when a Rollout enters its informer cache, so
@@ -145,13 +204,13 @@ class RolloutController:
                            f"Rollout resource added to informer: {md.get('namespace') or 'default'}"
                            f"/{md.get('name')}")
 
-    def _measure_runs(self, ns: str) -> tuple[list[Obj], float | None]:
-        """Measure the namespace's running AnalysisRuns; return them as they are now."""
+    def _measure_runs(self, ns: str) -> list[Obj]:
+        """Measure the namespace's running AnalysisRuns (each run's next measurement requeues
+        the Rollout that owns it); return them as they are now."""
         try:
             runs = self.client.items(API, "AnalysisRun", ns)
         except NotFound:
-            return [], None  # AnalysisRun CRD not installed: no analysis
-        due: float | None = None
+            return []  # AnalysisRun CRD not installed: no analysis
         measured = False
         for run in runs:
             if (run.get("status") or {}).get("phase") in argo.RUN_DONE:
@@ -161,11 +220,16 @@ class RolloutController:
             except Conflict:
                 wait = 0.0
             measured = True
-            if wait is not None:
-                due = wait if due is None else min(due, wait)
+            owner = _owner_rollout(run)
+            if wait is not None and owner is not None:
+                self._requeue(owner, wait)
+            elif wait is not None:  # a run of no Rollout: measured on a full pass
+                with self._queue_lock:
+                    at = self.clock.monotonic() + self.clock.scaled(wait)
+                    self._full_due = min(self._full_due, at)
         if measured:
             runs = self.client.items(API, "AnalysisRun", ns)
-        return runs, due
+        return runs
 
     def reconcile(self, ro: Obj, replicasets: list[Obj],
                   runs: list[Obj] | None = None) -> float | None:
@@ -319,6 +383,20 @@ class RolloutController:
             "spec": {"selector": {HASH_LABEL: a.hash}}}, spec.namespace)
         self.drill.wrote(f"service {spec.namespace}/{a.service} selects {a.hash}")
         return []
+
+
+def _key(obj: Obj) -> Key:
+    md = obj.get("metadata") or {}
+    return (md.get("namespace") or "default", md.get("name") or "")
+
+
+def _owner_rollout(obj: Obj) -> Key | None:
+    """The Rollout a ReplicaSet or AnalysisRun belongs to (its controller ownerReference)."""
+    md = obj.get("metadata") or {}
+    for o in md.get("ownerReferences") or []:
+        if o.get("kind") == "Rollout" and o.get("controller") and o.get("name"):
+            return (md.get("namespace") or "default", o["name"])
+    return None
 
 
 def _owned_by(obj: Obj, uid: str | None) -> bool:
