@@ -162,10 +162,10 @@ def _pid_listening_on(ip: str, port: int) -> int | None:
     return None
 
 
-def _success_rate(sandbox: Sandbox, target: str) -> float | None:
+def _success_rate(sandbox: Sandbox, target: str, spec_seconds: float = 60) -> float | None:
     from support.seed_query import render
 
-    interval = format_duration(60 * SCALE)  # the seed's `interval: 1m`, time-scaled
+    interval = format_duration(spec_seconds * SCALE)  # the seed's `interval: 1m`, time-scaled
     url = sandbox.resolve_url("http://prometheus.linkerd-viz:9090/api/v1/query")
     resp = requests.get(url, params={"query": render("test", target, interval)}, timeout=5)
     result = resp.json()["data"]["result"]
@@ -183,14 +183,12 @@ def test_seed_query_sees_podinfo_random_error_through_real_prometheus(sandbox):
             '"value":"--random-error"}]')
     kubectl(sandbox, "-n", "test", "rollout", "status", "deploy", "podinfo", "--timeout=30s")
     window = 60 * SCALE
-    time.sleep(window + 1)  # let the window hold only the faulty revision's requests
+    time.sleep(5 * window + 1)  # five of the seed's windows, all the faulty revision's
     # podinfo fails 1 request in 3 with 500/400/409, in one-(spec-)second bursts: about 1 in 9 is
-    # a 5xx, so about 89%; single windows scatter, their mean over five windows does not
-    samples = []
-    for _ in range(5):
-        value = _success_rate(sandbox, "podinfo")
-        assert value is not None
-        samples.append(value)
-        time.sleep(window)
-    mean = sum(samples) / len(samples)
-    assert 80 <= mean <= 95, samples
+    # a 5xx, so about 89%. One 1m window holds only 60 bursts (and fewer when the machine is
+    # busy and the load generator sends less): 100 % was seen once under pytest -n 2; over
+    # five windows' 300 bursts the rate is 89 % +- 2 %.
+    seed_window = _success_rate(sandbox, "podinfo")
+    five = _success_rate(sandbox, "podinfo", 5 * 60)
+    assert seed_window is not None and five is not None
+    assert 80 <= five <= 95, (five, seed_window)
