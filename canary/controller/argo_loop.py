@@ -25,6 +25,7 @@ from canary.clock import Clock
 from canary.controller.argo_analysis import AnalysisRuns, run_observations
 from canary.controller.argo_drill import WriteDrill
 from canary.controller.logs import Outage
+from canary.controller.metrics_registry import EngineMetrics
 from canary.engine import argo
 from canary.engine.types import Event
 from canary.kube.cache import shared_informer
@@ -61,8 +62,10 @@ class RolloutController:
     def __init__(self, client: KubeClient, clock: Clock, namespace: str | None,
                  log: logging.Logger,
                  resolve_url: Callable[[str, str | None], str] | None = None,
-                 metrics_server: str | None = None) -> None:
+                 metrics_server: str | None = None,
+                 metrics: EngineMetrics | None = None) -> None:
         self.client = client
+        self.metrics = metrics
         self.clock = clock
         self.namespace = namespace
         self.log = log
@@ -132,11 +135,17 @@ class RolloutController:
                 self._due.clear()
                 self._full_due = now + self.clock.scaled(RESYNC)
                 return None
-            keys = self._queued | {k for k, t in self._due.items() if t <= now}
+            due = {k: t for k, t in self._due.items() if t <= now}
+            keys = self._queued | set(due)
             self._queued.clear()
-            for k in keys:
-                self._due.pop(k, None)
-            return keys
+            for k in due:
+                del self._due[k]
+            waiting = len(self._due)
+        if self.metrics:
+            for t in due.values():
+                self.metrics.lateness.labels("argo").observe(now - t)
+            self.metrics.queue_depth.labels("argo").set(waiting)
+        return keys
 
     def _requeue(self, key: Key, spec_seconds: float) -> None:
         at = self.clock.monotonic() + self.clock.scaled(max(spec_seconds, 0.0))

@@ -171,7 +171,7 @@ class FlaggerController:
             # Flagger observes the duration of every advanceCanary run
             self.metrics.duration.labels(name, ns).observe(self.clock.monotonic() - start)
             self.metrics.ticks.inc()
-            self.metrics.lateness.observe(max(0.0, start - due))
+            self.metrics.lateness.labels("flagger").observe(max(0.0, start - due))
         if self.on_tick:
             self.on_tick(key, start - due, result)
         period = self.clock.scaled(result.interval if result else 60.0)
@@ -230,7 +230,8 @@ class FlaggerController:
                     wait = min(next_list, self._heap[0][0] if self._heap else next_list) - now
                     if self.metrics:
                         # canaries waiting for their next tick (not heap entries a kick left)
-                        self.metrics.queue_depth.set(max(0, len(self._due_at) - len(self._running)))
+                        self.metrics.queue_depth.labels("flagger").set(
+                            max(0, len(self._due_at) - len(self._running)))
                 for t, key, gen in due:
                     pool.submit(self._run_one, key, t, gen)
                 self._wake.clear()

@@ -254,7 +254,8 @@ def main(argv: list[str]) -> int:
         from canary.controller.argo_loop import RolloutController
 
         argo = RolloutController(reader, clock, args.namespace, logging.getLogger("canary.argo"),
-                                 resolve_url=resolver, metrics_server=args.metrics_server)
+                                 resolve_url=resolver, metrics_server=args.metrics_server,
+                                 metrics=metrics)
         threads.append(threading.Thread(target=argo.run, args=(stop,), name="rollouts",
                                         daemon=True))
     for t in threads:

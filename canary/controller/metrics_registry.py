@@ -39,10 +39,13 @@ class EngineMetrics:
                                     "Kubernetes API requests the engine made, by verb, resource "
                                     "and HTTP status (0: unreachable)",
                                     ["verb", "resource", "code"], registry=r)
+        # loop: "flagger" (Canaries) or "argo" (Rollouts)
         self.queue_depth = Gauge("canary_engine_queue_depth",
-                                 "Canaries scheduled and waiting for their next tick", registry=r)
+                                 "Canaries (Rollouts) scheduled and waiting for their next tick "
+                                 "(reconcile)", ["loop"], registry=r)
         self.lateness = Histogram("canary_engine_tick_lateness_seconds",
-                                  "Wall seconds a tick started after it was due",
+                                  "Wall seconds a tick (a Rollout's requeued reconcile) started "
+                                  "after it was due", ["loop"],
                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                            2.5, 5), registry=r)
 

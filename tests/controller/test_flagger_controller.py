@@ -212,7 +212,7 @@ def test_promotion_records_every_weight(env: Env) -> None:
     patches = re.search(r'canary_engine_api_requests_total\{code="200",resource="canaries/status",'
                         r'verb="patch"\} (\d+)', metrics)
     assert patches and int(patches.group(1)) >= 10, metrics  # at least one per weight step
-    assert "canary_engine_queue_depth 1.0" in metrics
+    assert 'canary_engine_queue_depth{loop="flagger"} 1.0' in metrics
 
 
 def _counter(metrics: str, metric: str, **labels: str) -> float:
