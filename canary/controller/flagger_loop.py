@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import threading
 import zlib
 from collections.abc import Callable
@@ -33,6 +34,17 @@ from canary.spec.canary import API_VERSION
 log = logging.getLogger("canary.flagger")
 
 LIST_PERIOD = 10.0  # spec seconds between Canary listings (Flagger's -control-loop-interval)
+
+
+def next_due(due: float, period: float, now: float) -> float:
+    """When a canary ticks next after the tick due at ``due``: one period later, or, when that
+    has passed already (the engine fell behind), the first later slot of the same phase. A Go
+    ticker drops ticks for a slow receiver the same way (Flagger's per-canary time.NewTicker);
+    restarting from ``now`` would bunch every late canary into one burst that stays."""
+    nxt = due + period
+    if nxt < now and period > 0:
+        nxt += period * math.ceil((now - nxt) / period)
+    return nxt
 
 
 class FlaggerController:
@@ -187,14 +199,13 @@ class FlaggerController:
                     self.metrics.forget(name, ns)
             elif key in self._known:
                 now = self.clock.monotonic()
-                nxt = due + period
+                shift = 0.0
                 if key not in self._phased:
                     # canaries found together would tick in lockstep forever; shift each one
                     # once by a stable fraction of its period to spread the load
                     self._phased.add(key)
-                    nxt += period * (zlib.crc32(key.encode()) % 1000) / 1000
-                if nxt < now:  # fell behind: keep cadence from now
-                    nxt = now + period
+                    shift = period * (zlib.crc32(key.encode()) % 1000) / 1000
+                nxt = next_due(due + shift, period, now)
                 if key in self._again:  # kicked while it ran: once more, now
                     self._again.discard(key)
                     nxt = now
