@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +153,30 @@ def objects(i: int) -> list[dict]:
     ]
 
 
+def new_image(client: KubeClient, api_version: str, kind: str, names: list[str]) -> None:
+    """A new revision of each workload (its container's image), as ``kubectl set image``."""
+    for name in names:
+        def bump(name: str = name) -> dict:
+            obj = client.get(api_version, kind, name, NS)
+            obj["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
+            return client.update(obj)
+
+        retry_on_conflict(bump)
+
+
+def phase_counts(client: KubeClient, api_version: str, kind: str) -> Counter[str]:
+    return Counter((x.get("status") or {}).get("phase", "")
+                   for x in client.items(api_version, kind, NS))
+
+
+def wait_for_phase(phases: Callable[[], Counter[str]], phase: str, n: int,
+                   timeout: float) -> None:
+    """Until ``n`` objects are in ``phase`` or ``timeout`` wall seconds passed."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and phases()[phase] < n:
+        time.sleep(0.5)
+
+
 class Window:
     """Engine CPU, requests and tick lateness over one measured window."""
 
@@ -227,13 +252,10 @@ def variant(n: int, interval: float, variant_name: str, workloads: list[str],
             t.start()
 
             def phases() -> Counter[str]:
-                return Counter((x.get("status") or {}).get("phase", "")
-                               for x in c.items("flagger.app/v1beta1", "Canary", NS))
+                return phase_counts(c, "flagger.app/v1beta1", "Canary")
 
             def until(phase: str, timeout: float) -> None:
-                end = time.monotonic() + timeout
-                while time.monotonic() < end and phases()[phase] < n:
-                    time.sleep(0.5)
+                wait_for_phase(phases, phase, n, timeout)
 
             until("Initialized", 60 + n * 0.2)
             out["initialized"] = phases()["Initialized"]
@@ -241,13 +263,7 @@ def variant(n: int, interval: float, variant_name: str, workloads: list[str],
             if "steady" in workloads:
                 out["steady"] = window.measure(seconds, n * seconds / interval)
             if "progressing" in workloads:
-                for i in range(n):
-                    def bump(i: int = i) -> dict:
-                        dep = c.get("apps/v1", "Deployment", f"app{i}", NS)
-                        dep["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
-                        return c.update(dep)
-
-                    retry_on_conflict(bump)
+                new_image(c, "apps/v1", "Deployment", [f"app{i}" for i in range(n)])
                 until("Progressing", 30 + n * 0.1 + interval * 3)
                 time.sleep(interval * 2.5)  # every canary past its first analysis tick
                 out["progressing"] = window.measure(seconds, n * seconds / interval)
@@ -332,13 +348,10 @@ def argo_variant(n: int, interval: float, workloads: list[str], seconds: float) 
             threading.Thread(target=ctl.run, args=(stop,), daemon=True).start()
 
             def phases() -> Counter[str]:
-                return Counter((x.get("status") or {}).get("phase", "")
-                               for x in c.items("argoproj.io/v1alpha1", "Rollout", NS))
+                return phase_counts(c, "argoproj.io/v1alpha1", "Rollout")
 
             def until(phase: str, timeout: float) -> None:
-                end = time.monotonic() + timeout
-                while time.monotonic() < end and phases()[phase] < n:
-                    time.sleep(0.5)
+                wait_for_phase(phases, phase, n, timeout)
 
             def steps() -> int:
                 return sum(int((x.get("status") or {}).get("currentStepIndex") or 0)
@@ -366,13 +379,7 @@ def argo_variant(n: int, interval: float, workloads: list[str], seconds: float) 
             if "steady" in workloads:
                 out["steady"] = measure()
             if "progressing" in workloads:
-                for i in range(n):
-                    def bump(i: int = i) -> dict:
-                        ro = c.get("argoproj.io/v1alpha1", "Rollout", f"ro{i}", NS)
-                        ro["spec"]["template"]["spec"]["containers"][0]["image"] = "img:2"
-                        return c.update(ro)
-
-                    retry_on_conflict(bump)
+                new_image(c, "argoproj.io/v1alpha1", "Rollout", [f"ro{i}" for i in range(n)])
                 time.sleep(interval * 2.5)
                 out["progressing"] = measure()
                 out["progressing"]["phases"] = dict(phases())
@@ -391,7 +398,7 @@ def show_argo(fig: dict) -> None:
             m = fig[w]
             top = ", ".join(f"{k} {v:.2f}" for k, v in list(m["by_verb"].items())[:6])
             print(f"    {w:11s}: CPU {m['cpu_share'] * 100:.1f}% of one core, per Rollout per "
-                  f"interval {m['steps_per_rollout_interval']:.2f} steps (ideal 2), "
+                  f"interval {m['steps_per_rollout_interval']:.2f} steps (2 at most), "
                   f"{m['reconciles_per_rollout_interval']:.2f} reconciles, "
                   f"{m['requests_per_rollout_interval']:.2f} API requests ({top or '-'})"
                   + (f"; phases {m['phases']}" if "phases" in m else ""))
