@@ -5,8 +5,9 @@ Event). Through ``requests`` each cost more than twice the CPU of a bare urllib3
 merging, proxy and netrc look-ups, a CA-bundle ``isdir`` per request), urllib3 twice that of
 ``http.client`` on a kept-alive connection, and a new ``requests.Session`` per query had opened a
 new TCP connection each time. A :class:`Pool` is thread-safe and keeps idle connections per
-host, as Go's ``http.Transport`` does for Flagger. Requests go straight to the server (no
-proxy), as before.
+host, as Go's ``http.Transport`` does for Flagger. Requests go straight to the server, no
+proxy: the API client ignored proxy settings before too, and the Prometheus addresses it
+queries are in-cluster names resolved to loopback or port-forwards.
 """
 
 from __future__ import annotations

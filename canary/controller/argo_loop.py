@@ -1,6 +1,6 @@
 """The reconcile loop for Argo Rollouts (``argoproj.io/v1alpha1`` ``Rollout``, canary strategy).
 
-Each pass lists the Rollouts and their ReplicaSets, asks the pure engine
+Each pass reads the Rollouts it is given and their ReplicaSets, asks the pure engine
 (:func:`canary.engine.argo.reconcile`) what to do, performs the actions (ReplicaSets, Service
 selectors, HTTPRoute weights), writes the status with optimistic concurrency and then records the
 events. All state lives in the Rollout's status and the ReplicaSets' annotations, so the loop

@@ -1,8 +1,8 @@
 """A small dynamic Kubernetes REST client shared by the engine, the node agent and the harness.
 
-It speaks plain REST over pooled urllib3 connections (:mod:`canary.transport`) so that custom
-resources (Canary, HTTPRoute, Rollout) are first-class, and it works the same against the sandbox
-API server, kind and real clusters.
+It speaks plain REST over kept-alive ``http.client`` connections (:mod:`canary.transport`) so
+that custom resources (Canary, HTTPRoute, Rollout) are first-class, and it works the same
+against the sandbox API server, kind and real clusters.
 Objects are plain dicts, exactly as the API returns them.
 """
 
