@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support.apiserver import ApiServer
+from support.apiserver import serving_crds
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
@@ -31,12 +31,8 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeClient]:
-    server = ApiServer(tmp_path_factory.mktemp("argo-header"))
-    server.start()
-    try:
-        yield server.install_crds()
-    finally:
-        server.stop()
+    with serving_crds(tmp_path_factory.mktemp("argo-header")) as (_server, client):
+        yield client
 
 
 def _kubelet(client: KubeClient, ns: str, stop: threading.Event) -> None:

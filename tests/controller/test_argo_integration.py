@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apiserver import ApiServer
+from support.apiserver import serving_crds
 from support.argo_seed import corrected_rollout_docs
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
@@ -38,12 +38,8 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeClient, str]]:
-    server = ApiServer(tmp_path_factory.mktemp("argo-sandbox"))
-    server.start()
-    try:
-        yield server.install_crds(), str(server.kubeconfig)
-    finally:
-        server.stop()
+    with serving_crds(tmp_path_factory.mktemp("argo-sandbox")) as (server, client):
+        yield client, str(server.kubeconfig)
 
 
 class Cluster:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apiserver import ApiServer
+from support.apiserver import ApiServer, serving_crds
 from support.argo_seed import corrected_rollout_docs
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
@@ -52,12 +52,8 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeClient, ApiServer]]:
-    server = ApiServer(tmp_path_factory.mktemp("argo-drill"))
-    server.start()
-    try:
-        yield server.install_crds(), server
-    finally:
-        server.stop()
+    with serving_crds(tmp_path_factory.mktemp("argo-drill")) as (server, client):
+        yield client, server
 
 
 class Drill:

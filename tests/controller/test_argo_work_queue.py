@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
-from support.apiserver import ApiServer
+from support.apiserver import serving_crds
 from support.instant_kubelet import make_replicasets_ready
 from support.poll import wait_for
 
@@ -42,12 +42,8 @@ def _rollout(name: str) -> dict:
 
 @pytest.fixture()
 def client(tmp_path: Path) -> Iterator[KubeClient]:
-    server = ApiServer(tmp_path)
-    server.start()
-    try:
-        yield server.install_crds()
-    finally:
-        server.stop()
+    with serving_crds(tmp_path) as (_server, kube):
+        yield kube
 
 
 def test_an_update_reconciles_its_rollout_not_the_others(client: KubeClient) -> None:

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -148,6 +150,17 @@ class ApiServer:
         k8s_config.load_kube_config(config_file=str(self.kubeconfig),
                                     client_configuration=cfg)
         return k8s.ApiClient(cfg)
+
+
+@contextmanager
+def serving_crds(directory: Path) -> Iterator[tuple[ApiServer, KubeClient]]:
+    """A started API server with every packaged CRD served, and a client; stopped after."""
+    server = ApiServer(directory)
+    server.start()
+    try:
+        yield server, server.install_crds()
+    finally:
+        server.stop()
 
 
 def read_lines_until(proc: subprocess.Popen[str], predicate, timeout: float) -> list[str]:
