@@ -64,7 +64,7 @@ def rolled_back_at_threshold(canary_scenario: ScenarioContext, name: str, ns: st
 
 @then(parsers.re(r'the load generator "(?P<source>[^"]+)" in namespace "(?P<ns>[^"]+)" saw at '
                  r'most (?P<bound>[\d.]+)% failed requests during the rollout of canary '
-                 r'"(?P<name>[^"]+)"'))
+                 r'"(?P<name>[^"]+)"(?: until its event "(?P<until>[^"]+)")?$'))
 def failure_share(canary_scenario: ScenarioContext, source: str, ns: str, bound: str,
-                  name: str) -> None:
-    F.check_failure_share(canary_scenario, source, ns, float(bound), name)
+                  name: str, until: str | None = None) -> None:
+    F.check_failure_share(canary_scenario, source, ns, float(bound), name, until)

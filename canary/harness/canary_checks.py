@@ -11,7 +11,13 @@ from canary.clock import parse_duration
 from canary.harness import assertions as A
 from canary.harness.context import ScenarioContext
 from canary.harness.expected import analysis_seconds, expected_weights
-from canary.harness.timeline import Timeline, first_phase_time, phase_changes, rollout_window
+from canary.harness.timeline import (
+    Timeline,
+    events_for,
+    first_phase_time,
+    phase_changes,
+    rollout_window,
+)
 from canary.harness.traffic import image_version, share_by_step
 from canary.harness.wait import settle, wait_for
 
@@ -164,7 +170,14 @@ def check_rolled_back_at_threshold(ctx: ScenarioContext, name: str, ns: str) -> 
 
 
 def check_failure_share(ctx: ScenarioContext, source: str, ns: str, bound: float,
-                        name: str) -> None:
+                        name: str, until: str | None = None) -> None:
+    """``until``: only up to the canary's first event starting with that text, when it came
+    (blue/green keeps users on the primary only until "Routing all traffic to canary")."""
     tl = ctx.timeline()
     start, end = last_rollout(tl, name, ns)
+    if until:
+        at = next((e["t"] for e in events_for(tl, f"Canary/{name}", ns)
+                   if e["t"] >= start and str(e.get("message", "")).startswith(until)), None)
+        if at is not None:
+            end = at if end is None else min(end, at)
     A.assert_failure_share(tl, start, end, bound, source=source)
